@@ -1,0 +1,144 @@
+//! The library's one error type.
+//!
+//! Every variant names what was involved (backend, file and line, query, variant,
+//! path) so that the binary can print a single line a user can act on. The binary
+//! prints `Error: {error}`; nothing here ever carries a password (URLs are redacted
+//! with [`crate::secret::redact_url`] before they reach an error).
+
+use std::path::PathBuf;
+
+/// Convenience alias used across the library.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What went wrong, with enough context to fix it.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No PostgreSQL could be provisioned by the chosen backend.
+    #[error("{backend} backend: {message}")]
+    Provision {
+        /// `docker`, `local`, `url` or `auto`.
+        backend: &'static str,
+        /// What failed and what to do about it.
+        message: String,
+    },
+
+    /// A database operation failed; `context` says which one.
+    #[error("{context}: {}", pg_message(.source))]
+    Db {
+        /// What querylab was doing (e.g. "creating schema tracking").
+        context: String,
+        /// The driver's error.
+        #[source]
+        source: tokio_postgres::Error,
+    },
+
+    /// A scenario file is wrong; the position points at the offending text.
+    #[error("{path}:{line}:{column}: {message}")]
+    Scenario {
+        /// The scenario file (or `builtin:NAME`).
+        path: String,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
+
+    /// A file could not be read or written.
+    #[error("{}: {source}", .path.display())]
+    Io {
+        /// The file involved.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A results file is unreadable or incompatible.
+    #[error("{}: {message}", .path.display())]
+    Results {
+        /// The results file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
+
+    /// Bad input that is not tied to a file position (flags, values, environment).
+    #[error("{0}")]
+    Invalid(String),
+
+    /// A comparison or variant failed while measuring.
+    #[error("comparison {comparison}, variant {variant}: {message}")]
+    Variant {
+        /// Comparison id.
+        comparison: String,
+        /// Variant name.
+        variant: String,
+        /// What failed.
+        message: String,
+    },
+
+    /// The run was interrupted by Ctrl-C or SIGTERM.
+    #[error("interrupted: stopped and cleaned up; partial results were kept")]
+    Interrupted,
+}
+
+impl Error {
+    /// Builds a [`Error::Db`] with the given context.
+    pub fn db(context: impl Into<String>, source: tokio_postgres::Error) -> Self {
+        Error::Db {
+            context: context.into(),
+            source,
+        }
+    }
+
+    /// Builds an [`Error::Io`] for `path`.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// True when the error means the server went away (connection closed or reset),
+    /// as opposed to a query that failed on a healthy server.
+    pub fn is_connection_lost(&self) -> bool {
+        match self {
+            Error::Db { source, .. } => {
+                source.is_closed()
+                    || source.as_db_error().is_some_and(|e| {
+                        e.code() == &tokio_postgres::error::SqlState::ADMIN_SHUTDOWN
+                            || e.code() == &tokio_postgres::error::SqlState::CRASH_SHUTDOWN
+                    })
+                    || source.as_db_error().is_none() && source.code().is_none()
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Renders a driver error as the server's own message (with detail and hint) when
+/// there is one, else the driver's description. Never includes connection secrets:
+/// tokio-postgres does not put passwords in its errors.
+pub fn pg_message(e: &tokio_postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        let mut s = format!("{}: {}", db.severity(), db.message());
+        if let Some(d) = db.detail() {
+            s.push_str(&format!(" (detail: {d})"));
+        }
+        if let Some(h) = db.hint() {
+            s.push_str(&format!(" (hint: {h})"));
+        }
+        if let Some(tokio_postgres::error::ErrorPosition::Original(p)) = db.position() {
+            s.push_str(&format!(" (at character {p})"));
+        }
+        s
+    } else {
+        use std::error::Error as _;
+        match e.source() {
+            Some(src) => format!("{e}: {src}"),
+            None => e.to_string(),
+        }
+    }
+}

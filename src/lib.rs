@@ -1,0 +1,53 @@
+//! querylab: measured, reproducible answers to "which schema, index and query shape
+//! is fastest on PostgreSQL for my data — and did my change make it slower?".
+//!
+//! # Layout
+//!
+//! The library owns the pipeline; each stage is one module and stages meet at small
+//! plain-data types:
+//!
+//! - [`provision`]: a running PostgreSQL from `docker`, `local` or `url`, as a guard
+//!   ([`provision::Server`]) that tears down what it started.
+//! - [`schema`]: the seed schemas (`schema/*.sql`) and named index sets.
+//! - [`generate`]: deterministic synthetic rows from a seed, streamed.
+//! - [`load`]: binary COPY of generated rows, index builds, VACUUM, and the loaded
+//!   database kept as a template for clones.
+//! - [`catalog`]: scenario files (TOML) — schema, data, index sets, comparisons,
+//!   variants, expectations. The built-in ones live in `fixtures/scenarios/`.
+//! - [`measure`]: runs each variant on its own clone: warm-up, samples, statistics,
+//!   plans and result checks.
+//! - [`explain`]: `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)` parsing into counters.
+//! - [`stats`]: medians, percentiles, bootstrap intervals, growth exponents.
+//! - [`results`]: `results.json`, the contract read by reports and checks.
+//! - [`report`]: HTML (inline SVG plots) and Markdown renderings of results.
+//! - [`check`]: baseline comparison for CI: plan/buffer gates and significant slowdowns.
+//! - [`run`]: the orchestration of `querylab run` (provision → load → measure → write).
+//! - [`table`]: the terminal table printed by `querylab run`.
+//! - [`env`]: the one place that reads environment variables (for benches and tests).
+//!
+//! Supporting modules: [`error`], [`secret`] (password redaction), [`shutdown`]
+//! (Ctrl-C / SIGTERM), [`progress`] (indicatif bars on stderr).
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod catalog;
+pub mod check;
+pub mod env;
+pub mod error;
+pub mod explain;
+pub mod generate;
+pub mod load;
+pub mod measure;
+pub mod progress;
+pub mod provision;
+pub mod report;
+pub mod results;
+pub mod run;
+pub mod schema;
+pub mod secret;
+pub mod shutdown;
+pub mod stats;
+pub mod table;
+
+pub use error::{Error, Result};

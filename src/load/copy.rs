@@ -1,0 +1,204 @@
+//! Streaming COPY: generated tables in binary format, CSV fixtures as they are.
+//!
+//! A generated table is produced chunk by chunk on a blocking thread and handed to
+//! the COPY through a small bounded channel, so at most a few chunks per table are
+//! in memory whatever the size, and generation runs on one core while the server
+//! parses on another.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use futures_util::SinkExt;
+use indicatif::ProgressBar;
+use tokio::io::AsyncReadExt;
+use tokio_postgres::Client;
+
+use crate::error::{Error, Result};
+use crate::generate::binary::{HEADER, TRAILER};
+use crate::generate::{TableGen, chunk_count, write_chunk};
+use crate::shutdown::Shutdown;
+
+/// Chunks in flight per table between the generator and the COPY.
+const CHANNEL_DEPTH: usize = 4;
+
+/// `schema.table` → `"schema"."table"`.
+pub fn quote_qualified(name: &str) -> String {
+    name.split('.')
+        .map(crate::provision::quote_ident)
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// The COPY statement for a generated table. `freeze` writes the rows frozen, which
+/// needs the table truncated (or created) in the same transaction.
+pub fn copy_statement(table: &dyn TableGen, freeze: bool) -> String {
+    let columns: Vec<String> = table
+        .columns()
+        .iter()
+        .map(|c| crate::provision::quote_ident(c))
+        .collect();
+    format!(
+        "COPY {} ({}) FROM STDIN (FORMAT binary{})",
+        quote_qualified(table.name()),
+        columns.join(", "),
+        if freeze { ", FREEZE" } else { "" }
+    )
+}
+
+/// Copies every row of `table` (generated from `seed`) into the database `client`
+/// is connected to, as one transaction that truncates the table first so that the
+/// rows are written frozen (no later rewrite by VACUUM FREEZE, no WAL with
+/// `wal_level = minimal`). Returns the number of rows the server reports.
+/// `bar` counts rows; `shutdown` is checked between chunks.
+pub async fn copy_generated(
+    client: &Client,
+    table: Arc<dyn TableGen>,
+    seed: u64,
+    shutdown: &Shutdown,
+    bar: &ProgressBar,
+) -> Result<u64> {
+    let name = table.name();
+    let ctx = |what: &str| format!("{what} {name}");
+    client
+        .batch_execute(&format!("BEGIN; TRUNCATE {}", quote_qualified(name)))
+        .await
+        .map_err(|e| Error::db(ctx("truncating"), e))?;
+    let sink = client
+        .copy_in::<_, Bytes>(&copy_statement(table.as_ref(), true))
+        .await
+        .map_err(|e| Error::db(ctx("starting COPY into"), e))?;
+    let mut sink = std::pin::pin!(sink);
+
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<(Bytes, u64)>(CHANNEL_DEPTH);
+    let stop = shutdown.clone();
+    let generator = tokio::task::spawn_blocking(move || {
+        let chunks = chunk_count(table.row_count());
+        let mut capacity = 1 << 16;
+        for chunk in 0..chunks.max(1) {
+            if stop.is_triggered() {
+                return;
+            }
+            let mut buf = BytesMut::with_capacity(capacity);
+            if chunk == 0 {
+                buf.put_slice(HEADER);
+            }
+            let rows = write_chunk(table.as_ref(), seed, chunk, &mut buf);
+            if chunk + 1 >= chunks {
+                buf.put_slice(TRAILER);
+            }
+            capacity = capacity.max(buf.len() + buf.len() / 8);
+            if tx.blocking_send((buf.freeze(), rows)).is_err() {
+                return; // the COPY side stopped
+            }
+        }
+    });
+
+    let mut sent = 0u64;
+    loop {
+        let next = tokio::select! {
+            biased;
+            _ = shutdown.cancelled() => return Err(Error::Interrupted),
+            next = rx.recv() => next,
+        };
+        let Some((bytes, rows)) = next else { break };
+        sink.send(bytes)
+            .await
+            .map_err(|e| Error::db(ctx("copying into"), e))?;
+        sent += rows;
+        bar.inc(rows);
+    }
+    // A generator that stopped early (shutdown) closes the channel like a finished
+    // one: check before committing a partial table.
+    shutdown.check()?;
+    generator
+        .await
+        .map_err(|e| Error::Invalid(format!("generating {name}: {e}")))?;
+    let copied = sink
+        .as_mut()
+        .finish()
+        .await
+        .map_err(|e| Error::db(ctx("finishing COPY into"), e))?;
+    client
+        .batch_execute("COMMIT")
+        .await
+        .map_err(|e| Error::db(ctx("committing"), e))?;
+    debug_assert_eq!(copied, sent);
+    Ok(copied)
+}
+
+/// Copies a CSV file into `table` (`schema.table` or `table`). Its first line names
+/// the columns the values go to (in the file's order); other columns get their
+/// defaults.
+pub async fn copy_csv(
+    client: &Client,
+    table: &str,
+    path: &Path,
+    shutdown: &Shutdown,
+) -> Result<u64> {
+    let columns = csv_header(path)?;
+    let columns: Vec<String> = columns
+        .iter()
+        .map(|c| crate::provision::quote_ident(c))
+        .collect();
+    let sql = format!(
+        "COPY {} ({}) FROM STDIN (FORMAT csv, HEADER)",
+        quote_qualified(table),
+        columns.join(", ")
+    );
+    let failed = |e| Error::db(format!("{}: copying into {table}", path.display()), e);
+    let sink = client.copy_in::<_, Bytes>(&sql).await.map_err(failed)?;
+    let mut sink = std::pin::pin!(sink);
+    let mut file = tokio::fs::File::open(path)
+        .await
+        .map_err(|e| Error::io(path, e))?;
+    loop {
+        shutdown.check()?;
+        let mut buf = BytesMut::with_capacity(1 << 16);
+        let n = file
+            .read_buf(&mut buf)
+            .await
+            .map_err(|e| Error::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        sink.send(buf.freeze()).await.map_err(failed)?;
+    }
+    sink.as_mut().finish().await.map_err(failed)
+}
+
+/// The column names on the first line of a CSV file (double quotes allowed).
+fn csv_header(path: &Path) -> Result<Vec<String>> {
+    use std::io::BufRead;
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut line = String::new();
+    std::io::BufReader::new(file)
+        .read_line(&mut line)
+        .map_err(|e| Error::io(path, e))?;
+    let line = line
+        .trim_start_matches('\u{feff}')
+        .trim_end_matches(['\r', '\n']);
+    let mut columns = Vec::new();
+    let mut current = String::new();
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                current.push('"');
+                chars.next();
+            }
+            '"' => quoted = !quoted,
+            ',' if !quoted => columns.push(std::mem::take(&mut current)),
+            c => current.push(c),
+        }
+    }
+    columns.push(current);
+    if columns.iter().any(|c| c.trim().is_empty()) {
+        return Err(Error::Invalid(format!(
+            "{}: the first line must name the columns, e.g. `id,name,created_at`",
+            path.display()
+        )));
+    }
+    Ok(columns.into_iter().map(|c| c.trim().to_string()).collect())
+}

@@ -1,0 +1,242 @@
+//! Getting a clone ready for a variant: parameters, index set (with its size and
+//! write cost the first time it is seen) and session settings.
+
+use std::time::Instant;
+
+use tokio_postgres::{Client, SimpleQueryMessage};
+
+use super::exec::TextParam;
+use super::session::{Failed, Params, Stop, pos_str};
+use super::{Measurer, cost};
+use crate::catalog::{Comparison, Variant};
+use crate::error::Error;
+use crate::provision::quote_ident;
+
+/// The comparison's named parameters, from its `params` query (on a clone, so the
+/// template is never connected to).
+pub(super) async fn comparison_params(
+    m: &Measurer<'_>,
+    c: &Comparison,
+    client: &Client,
+) -> std::result::Result<Params, Stop> {
+    let Some((sql, pos)) = &c.params_sql else {
+        return Ok(Params::new());
+    };
+    let msgs = client.simple_query(sql).await.map_err(|e| {
+        Stop::Run(m.scenario.error_at(
+            *pos,
+            format!(
+                "comparison {}: params query failed: {}",
+                c.id,
+                crate::error::pg_message(&e)
+            ),
+        ))
+    })?;
+    let row = msgs.iter().find_map(|msg| match msg {
+        SimpleQueryMessage::Row(r) => Some(r),
+        _ => None,
+    });
+    let Some(row) = row else {
+        return Err(Stop::Run(m.scenario.error_at(
+            *pos,
+            format!(
+                "comparison {}: params query returned no row; it must return exactly one",
+                c.id
+            ),
+        )));
+    };
+    Ok(row
+        .columns()
+        .iter()
+        .enumerate()
+        .map(|(i, col)| (col.name().to_string(), row.get(i).map(str::to_string)))
+        .collect())
+}
+
+/// The parameter lists of one sample: the bound params once, or one list per
+/// `for_each` row.
+pub(super) async fn param_sets(
+    m: &Measurer<'_>,
+    v: &Variant,
+    params: &Params,
+    client: &Client,
+) -> std::result::Result<Vec<Vec<TextParam>>, Stop> {
+    if let Some(sql) = &v.for_each {
+        let msgs = client.simple_query(sql).await.map_err(|e| {
+            Stop::Run(m.scenario.error_at(
+                v.pos,
+                format!(
+                    "variant {}: for_each query failed: {}",
+                    v.name,
+                    crate::error::pg_message(&e)
+                ),
+            ))
+        })?;
+        return Ok(msgs
+            .iter()
+            .filter_map(|msg| match msg {
+                SimpleQueryMessage::Row(r) => Some(
+                    (0..r.len())
+                        .map(|i| TextParam(r.get(i).map(str::to_string)))
+                        .collect(),
+                ),
+                _ => None,
+            })
+            .collect());
+    }
+    let mut list = Vec::new();
+    for (name, pos) in &v.params {
+        let value = params.get(name).ok_or_else(|| {
+            Stop::Run(m.scenario.error_at(
+                *pos,
+                format!(
+                    "variant {}: no parameter {name}; the params query returns: {}",
+                    v.name,
+                    params.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            ))
+        })?;
+        list.push(TextParam(value.clone()));
+    }
+    Ok(vec![list])
+}
+
+/// Applies the variant's index set; the first time a set is seen, records its sizes,
+/// build time and write cost.
+pub(super) async fn apply_index_set(
+    m: &mut Measurer<'_>,
+    v: &Variant,
+    client: &Client,
+) -> std::result::Result<(), Stop> {
+    let set = m.scenario.index_sets[&v.index_set].clone();
+    if set.ddl.is_empty() || m.costs.contains_key(&set.name) {
+        return apply_ddl(m, v, client).await;
+    }
+    let write_table = match &set.write_table {
+        Some(t) => Some(cost::regclass(client, t).await?),
+        None => None,
+    };
+    let rows = m.config.write_cost_rows;
+    let baseline = match &write_table {
+        Some(t) => match m.baselines.get(t) {
+            Some(b) => *b,
+            None => {
+                let b = cost::insert_throughput(client, t, rows).await?;
+                m.baselines.insert(t.clone(), b);
+                b
+            }
+        },
+        None => 0.0,
+    };
+    let before = cost::relations(client).await?;
+    let t = Instant::now();
+    let analyze = apply_ddl_inner(m, v, client, Some(&before)).await?;
+    let build_seconds = t.elapsed().as_secs_f64();
+    let with_set = match &write_table {
+        Some(t) => cost::insert_throughput(client, t, rows).await?,
+        None => 0.0,
+    };
+    let indexes = analyze.unwrap_or_default();
+    m.costs.insert(
+        set.name.clone(),
+        crate::results::IndexSetCost {
+            name: set.name.clone(),
+            ddl: set.ddl.clone(),
+            bytes: indexes.iter().map(|i| i.bytes).sum(),
+            indexes,
+            build_seconds,
+            write_table,
+            write_rows: rows,
+            write_rows_per_second: with_set,
+            baseline_rows_per_second: baseline,
+        },
+    );
+    Ok(())
+}
+
+pub(super) async fn apply_ddl(
+    m: &Measurer<'_>,
+    v: &Variant,
+    client: &Client,
+) -> std::result::Result<(), Stop> {
+    let before = cost::relations(client).await?;
+    apply_ddl_inner(m, v, client, Some(&before))
+        .await
+        .map(|_| ())
+}
+
+/// Runs the set's DDL, then ANALYZE only where new statistics are needed
+/// (expression indexes, materialized views): re-analyzing whole tables would
+/// resample them and make plans differ from clone to clone.
+pub(super) async fn apply_ddl_inner(
+    m: &Measurer<'_>,
+    v: &Variant,
+    client: &Client,
+    before: Option<&[(u32, String, bool)]>,
+) -> std::result::Result<Option<Vec<crate::results::IndexSize>>, Stop> {
+    let set = &m.scenario.index_sets[&v.index_set];
+    for (i, stmt) in set.ddl.iter().enumerate() {
+        client.batch_execute(stmt).await.map_err(|e| {
+            Stop::Variant(Failed(format!(
+                "{}: index set {} statement {} failed: {}; fix the index set in the scenario",
+                m.scenario.source,
+                set.name,
+                i + 1,
+                crate::error::pg_message(&e)
+            )))
+        })?;
+    }
+    let Some(before) = before else {
+        return Ok(None);
+    };
+    let (sizes, analyze) = cost::created_since(client, before).await?;
+    for target in analyze {
+        client
+            .batch_execute(&format!("ANALYZE {target}"))
+            .await
+            .map_err(|e| Error::db(format!("analyzing {target}"), e))?;
+    }
+    Ok(Some(sizes))
+}
+
+/// Session settings: timeout, the variant's own settings, and for the deterministic
+/// pass, no parallel workers and no JIT.
+pub(super) async fn session(
+    m: &Measurer<'_>,
+    c: &Comparison,
+    v: &Variant,
+    client: &Client,
+    deterministic: bool,
+) -> std::result::Result<(), Stop> {
+    let timeout_ms = c
+        .timeout
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(m.config.sampling.statement_timeout_ns / 1_000_000);
+    // RESET first so the variant's own settings win; the deterministic pass last so
+    // nothing can turn parallelism or JIT back on for the counters.
+    // Custom plans for every execution: what EXPLAIN shows (a custom plan for the
+    // given parameters) is then exactly what was timed, instead of a generic plan the
+    // plan cache may switch to after five executions.
+    let mut sql = format!(
+        "SET statement_timeout = {timeout_ms}; SET plan_cache_mode = force_custom_plan; \
+         RESET max_parallel_workers_per_gather; RESET jit;"
+    );
+    for (k, val) in &v.settings {
+        sql.push_str(&format!(
+            "SET {} = '{}';",
+            quote_ident(k),
+            val.replace('\'', "''")
+        ));
+    }
+    if deterministic {
+        sql.push_str("SET max_parallel_workers_per_gather = 0; SET jit = off;");
+    }
+    client.batch_execute(&sql).await.map_err(|e| {
+        Stop::Variant(Failed(format!(
+            "{}: variant {}: settings rejected: {}",
+            pos_str(m, v),
+            v.name,
+            crate::error::pg_message(&e)
+        )))
+    })
+}

@@ -1,0 +1,89 @@
+//! Reports people read: one self-contained HTML file and a Markdown summary,
+//! rendered from `results.json` alone (no database).
+//!
+//! # Layout
+//!
+//! - [`render_html`]: the HTML page. One run gives the normal report; two or more
+//!   give a run-against-run report (the first run is the base).
+//! - [`render_markdown`]: the short summary for CI job summaries and PR comments.
+//! - [`write_reports`]: both, as `DIR/index.html` and `DIR/summary.md`.
+//! - Inside: `html` (page, environment), `summary` (the table of verdicts),
+//!   `section` (one comparison),
+//!   `scaling` (curves over sizes and servers side by side), `diff` (run against
+//!   run), `markdown`, [`plan`] (EXPLAIN trees and findings), `verdict` (the
+//!   one-line headline shared by both formats), `format` (units), [`escape`], and
+//!   [`plot`] (one file per chart, plotters on an SVG string).
+//!
+//! The HTML is one file with inline CSS and inline SVG and no JavaScript, so it
+//! opens offline from `file://`, survives being attached to a CI run, and cannot be
+//! made to run a script by a hostile scenario name: every string that came from a
+//! scenario or the database goes through [`escape`].
+
+pub mod escape;
+pub mod plan;
+pub mod plot;
+
+mod diff;
+mod format;
+mod html;
+mod markdown;
+mod scaling;
+mod section;
+mod summary;
+mod verdict;
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::results::RunResults;
+
+/// Paths of the files written by [`write_reports`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportFiles {
+    /// `DIR/index.html`.
+    pub html: PathBuf,
+    /// `DIR/summary.md`.
+    pub markdown: PathBuf,
+}
+
+/// Renders the HTML report: a normal report for one run; for two or more, the
+/// change of every later run against the first (the base), followed by the full
+/// report of the last run.
+pub fn render_html(runs: &[RunResults]) -> String {
+    html::render(runs)
+}
+
+/// Renders the Markdown summary: a table per dataset (comparison, winner,
+/// speed-up, expectations, result check); for two or more runs, the changes
+/// against the first run.
+pub fn render_markdown(runs: &[RunResults]) -> String {
+    markdown::render(runs)
+}
+
+/// Writes `out_dir/index.html` and `out_dir/summary.md`, creating `out_dir`.
+/// Each file is written to a temporary name and renamed, so a reader never sees a
+/// half-written report.
+pub fn write_reports(runs: &[RunResults], out_dir: &Path) -> Result<ReportFiles> {
+    if runs.is_empty() {
+        return Err(Error::Invalid(
+            "no results to report: pass at least one results.json".into(),
+        ));
+    }
+    std::fs::create_dir_all(out_dir).map_err(|e| Error::io(out_dir, e))?;
+    let files = ReportFiles {
+        html: out_dir.join("index.html"),
+        markdown: out_dir.join("summary.md"),
+    };
+    write_atomic(&files.html, &render_html(runs))?;
+    write_atomic(&files.markdown, &render_markdown(runs))?;
+    Ok(files)
+}
+
+fn write_atomic(path: &Path, text: &str) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text).map_err(|e| Error::io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::io(path, e)
+    })
+}

@@ -1,0 +1,98 @@
+//! Shared buffers each variant touched, from the deterministic plan counters:
+//! stacked bars of blocks found in shared buffers (hit) and blocks read in. Unlike
+//! latency, these numbers repeat exactly, so they show *why* one plan is cheaper.
+
+use plotters::prelude::*;
+
+use super::right_labels;
+
+use crate::report::format::{bytes, count};
+use crate::results::{ComparisonResult, VariantResult};
+
+use super::latency::label_at;
+use super::{FONT, Role, Ticked, legend, short, svg};
+
+/// Pixel height of one variant's bar.
+const ROW_PX: u32 = 40;
+
+/// PostgreSQL's default block size; counters are in blocks.
+const BLOCK_BYTES: u64 = 8192;
+
+/// Draws the buffers chart of `c`, or `None` when no variant has counters.
+pub fn draw(c: &ComparisonResult, role: &dyn Fn(&VariantResult) -> Role) -> Option<String> {
+    if c.variants.iter().all(|v| v.counters.is_none()) {
+        return None;
+    }
+    let n = c.variants.len();
+    let max = c
+        .variants
+        .iter()
+        .filter_map(|v| v.counters.as_ref().map(|k| k.shared_blocks()))
+        .max()
+        .unwrap_or(0)
+        .max(1) as f64;
+    let height = 92 + ROW_PX * n as u32;
+    let label = format!("Shared buffers touched by each variant of {}", c.title);
+    Some(svg(1100, height, &label, |root| {
+        let centers: Vec<f64> = (0..n).map(|i| (n - i) as f64 - 0.5).collect();
+        let names: Vec<String> = c.variants.iter().map(|v| short(&v.name, 26)).collect();
+        let totals: Vec<String> = c
+            .variants
+            .iter()
+            .map(|v| match &v.counters {
+                Some(k) => format!(
+                    "{} blocks · {}",
+                    count(k.shared_blocks()),
+                    bytes(k.shared_blocks() * BLOCK_BYTES)
+                ),
+                None => "no plan".into(),
+            })
+            .collect();
+        let name_at = |y: &f64| label_at(&centers, &names, *y);
+        let hit = RGBColor(0x54, 0xae, 0xff);
+        let read = RGBColor(0xe1, 0x6f, 0x24);
+        legend(
+            root,
+            (202, 16),
+            &[
+                ("hit (found in shared buffers)", hit.to_rgba()),
+                ("read (from OS cache or disk)", read.to_rgba()),
+            ],
+        )?;
+        let area = root.margin(28, 0, 0, 0);
+        let mut chart = ChartBuilder::on(&area)
+            .margin(12)
+            .margin_right(170)
+            .x_label_area_size(44)
+            .y_label_area_size(190)
+            .build_cartesian_2d(0.0..max * 1.05, Ticked::new(0.0..n as f64, centers.clone()))?;
+        let x_label = |x: &f64| count(x.round() as u64);
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .light_line_style(WHITE)
+            .bold_line_style(RGBColor(0xe6, 0xe8, 0xeb))
+            .x_desc("shared buffers touched (8 KiB blocks) — the same on every repeat")
+            .x_label_formatter(&x_label)
+            .y_label_formatter(&name_at)
+            .label_style((FONT, 14))
+            .axis_desc_style((FONT, 14))
+            .draw()?;
+        right_labels(root, &chart, &centers, &totals)?;
+        for (i, v) in c.variants.iter().enumerate() {
+            let Some(k) = &v.counters else { continue };
+            let y = centers[i];
+            let (h, r) = (k.shared_hit as f64, k.shared_read as f64);
+            chart.draw_series([
+                Rectangle::new([(0.0, y - 0.3), (h, y + 0.3)], hit.filled()),
+                Rectangle::new([(h, y - 0.3), (h + r, y + 0.3)], read.filled()),
+            ])?;
+            // Outline in the variant's colour ties the bar to the latency chart.
+            chart.draw_series([Rectangle::new(
+                [(0.0, y - 0.3), (h + r, y + 0.3)],
+                role(v).color().stroke_width(2),
+            )])?;
+        }
+        Ok(())
+    }))
+}

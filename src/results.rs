@@ -1,0 +1,463 @@
+//! `results.json`: the contract between measuring and everything after it.
+//!
+//! Reports and regression checks read these types back from disk with no database,
+//! so they are plain data: no handles, no lifetimes, every field documented. A run
+//! writes the file after each comparison (see [`RunResults::write`]) so a crash keeps
+//! what was measured.
+//!
+//! Versioning: [`SCHEMA_VERSION`] changes whenever a field changes meaning or is
+//! removed; readers refuse other versions with a clear message. Adding an optional
+//! field does not bump it.
+//!
+//! Units: every duration is in **nanoseconds** (`_ns`), sizes in bytes.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Version of the results format written by this build.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One `querylab run`: everything measured, and how.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RunResults {
+    /// Always [`SCHEMA_VERSION`] when written by this build.
+    pub schema_version: u32,
+    /// `CARGO_PKG_VERSION` of the querylab that made the file.
+    pub querylab_version: String,
+    /// `git rev-parse HEAD` of the working directory, when it is a checkout.
+    pub git_revision: Option<String>,
+    /// When the run started.
+    pub started_at: DateTime<Utc>,
+    /// When the last comparison finished (updated on every incremental write).
+    pub updated_at: DateTime<Utc>,
+    /// `complete`, or `partial` with the reason (interrupted, server died, …).
+    pub status: RunStatus,
+    /// The machine querylab ran on.
+    pub machine: Machine,
+    /// How the run was configured.
+    pub settings: RunSettings,
+    /// One entry per (server, size): a run with `--rows 1e4,1e5` and two images has four.
+    pub datasets: Vec<Dataset>,
+}
+
+/// Whether the run finished.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Every selected comparison ran.
+    Complete,
+    /// Still running (the file is rewritten after every comparison).
+    Running,
+    /// Stopped early; what is in the file was measured before the stop.
+    Partial {
+        /// Why the run stopped.
+        reason: String,
+    },
+}
+
+/// The machine the client ran on.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct Machine {
+    /// Logical CPUs.
+    pub cores: usize,
+    /// Total memory in bytes (0 when unknown).
+    pub memory_bytes: u64,
+    /// `std::env::consts::OS` / ARCH.
+    pub os: String,
+    /// Host name, when known.
+    pub hostname: Option<String>,
+}
+
+/// The run's configuration, recorded so a result says how it was made.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RunSettings {
+    /// Generator seed.
+    pub seed: u64,
+    /// Sizes measured (`--rows`), the largest table's row count.
+    pub rows: Vec<u64>,
+    /// Scenario name (built-in or file stem).
+    pub scenario: String,
+    /// Where the scenario came from: `builtin:NAME` or a path.
+    pub scenario_source: String,
+    /// SHA-256 of the scenario text, so a baseline can refuse another scenario.
+    pub scenario_hash: String,
+    /// `--only` glob, if any.
+    pub only: Option<String>,
+    /// `prepared` or `simple`.
+    pub protocol: String,
+    /// Sampling rules in force.
+    pub sampling: Sampling,
+}
+
+/// How many samples a variant gets.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Sampling {
+    /// Untimed executions before sampling.
+    pub warmup_runs: u32,
+    /// Minimum number of timed samples.
+    pub min_samples: u32,
+    /// Keep sampling until this much time was spent (and `min_samples` reached).
+    pub min_time_ns: u64,
+    /// Never take more samples than this.
+    pub max_samples: u32,
+    /// Stop sampling a variant after this much time even if `min_samples` is not reached.
+    pub max_time_ns: u64,
+    /// `statement_timeout` per sample.
+    pub statement_timeout_ns: u64,
+}
+
+/// A PostgreSQL server as it was measured.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct ServerInfo {
+    /// `docker`, `local` or `url`.
+    pub backend: String,
+    /// A short label used to tell servers apart in reports (`pg15-local`, image name…).
+    pub label: String,
+    /// `SHOW server_version`.
+    pub version: String,
+    /// `SHOW server_version_num`.
+    pub version_num: u32,
+    /// Docker image, for the docker backend.
+    pub image: Option<String>,
+    /// Benchmark-relevant settings as the server reports them (`SHOW name`).
+    pub settings: BTreeMap<String, String>,
+}
+
+/// All comparisons measured on one server at one size.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Dataset {
+    /// Stable key: `"{server.label}/rows={rows}"`; check matches datasets by it.
+    pub key: String,
+    /// The server.
+    pub server: ServerInfo,
+    /// Size of the largest table.
+    pub rows: u64,
+    /// How the data got there.
+    pub load: Option<LoadReport>,
+    /// Size and write cost of every index set.
+    pub index_sets: Vec<IndexSetCost>,
+    /// The comparisons, in catalog order.
+    pub comparisons: Vec<ComparisonResult>,
+}
+
+/// What `querylab load` did (also printed by `load --json`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct LoadReport {
+    /// Backend used.
+    pub backend: String,
+    /// Server version string.
+    pub server_version: String,
+    /// Database holding the loaded data (the template).
+    pub database: String,
+    /// Wall clock for the whole load (schema, COPY, indexes, VACUUM).
+    pub seconds: f64,
+    /// Rows loaded over all tables.
+    pub rows: u64,
+    /// `rows / seconds`.
+    pub rows_per_second: f64,
+    /// True when an existing complete template was reused instead of loading.
+    pub reused: bool,
+    /// Per table.
+    pub tables: Vec<TableLoad>,
+}
+
+/// One table's load.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct TableLoad {
+    /// Schema-qualified name, e.g. `jobs.ml_jobs`.
+    pub name: String,
+    /// Rows copied.
+    pub rows: u64,
+    /// Seconds spent copying this table.
+    pub seconds: f64,
+    /// `pg_total_relation_size` after the load.
+    pub bytes: u64,
+}
+
+/// The price of an index set: disk and write throughput.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct IndexSetCost {
+    /// Index set name.
+    pub name: String,
+    /// Its DDL statements.
+    pub ddl: Vec<String>,
+    /// Indexes it created with their sizes.
+    pub indexes: Vec<IndexSize>,
+    /// Sum of the index sizes.
+    pub bytes: u64,
+    /// Seconds to build the set on the loaded data.
+    pub build_seconds: f64,
+    /// Table the write cost was measured on (schema-qualified), if any.
+    pub write_table: Option<String>,
+    /// Rows inserted for the write-cost measurement.
+    pub write_rows: u64,
+    /// Insert throughput with this set in place.
+    pub write_rows_per_second: f64,
+    /// Insert throughput with no secondary index on the same table.
+    pub baseline_rows_per_second: f64,
+}
+
+/// One index and its size.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct IndexSize {
+    /// Schema-qualified index name.
+    pub name: String,
+    /// `pg_relation_size`.
+    pub bytes: u64,
+}
+
+/// How the rows of two variants are compared.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ResultOrder {
+    /// Same rows in the same order.
+    #[default]
+    Ordered,
+    /// Same rows, any order (duplicates count).
+    Multiset,
+    /// Not compared (writing variants whose effect is checked another way).
+    None,
+}
+
+/// One comparison: variants of one question, side by side.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ComparisonResult {
+    /// Stable id, e.g. `pagination.offset_vs_keyset.deep`.
+    pub id: String,
+    /// Human title.
+    pub title: String,
+    /// What the comparison shows and which seed document advises it.
+    pub description: String,
+    /// Seed documents it comes from (file stems like `002`).
+    pub sources: Vec<String>,
+    /// Name of the reference variant (speed-ups and result checks are against it).
+    pub reference: String,
+    /// How results are compared.
+    pub result_order: ResultOrder,
+    /// Result cross-check outcome.
+    pub result_check: ResultCheck,
+    /// Every expectation of the scenario and whether it held.
+    pub expectations: Vec<ExpectationOutcome>,
+    /// Variant with the lowest median among those that finished and passed the result check.
+    pub winner: Option<String>,
+    /// Seconds the comparison took in all (clones, index builds, samples, plans).
+    pub seconds: f64,
+    /// The variants.
+    pub variants: Vec<VariantResult>,
+}
+
+/// Outcome of comparing every variant's rows to the reference's.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ResultCheck {
+    /// `match`, `mismatch` or `skipped`.
+    pub status: CheckStatus,
+    /// One line per variant that differs (or why the check was skipped).
+    pub details: Vec<String>,
+}
+
+/// Tri-state check status.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckStatus {
+    /// All compared variants returned the reference's rows.
+    Match,
+    /// At least one variant returned different rows.
+    Mismatch,
+    /// Not compared.
+    Skipped,
+}
+
+/// One expectation from the scenario and its outcome.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ExpectationOutcome {
+    /// Variant it is about (or the comparison, for `winner`).
+    pub variant: Option<String>,
+    /// Human description, e.g. `plan contains Index Only Scan`.
+    pub description: String,
+    /// Whether it held.
+    pub held: bool,
+    /// What was seen instead, when it did not hold.
+    pub detail: Option<String>,
+}
+
+/// Whether a variant produced timings.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum VariantStatus {
+    /// Sampled normally.
+    Ok,
+    /// A sample hit `statement_timeout`.
+    TimedOut {
+        /// The timeout in force.
+        timeout_ns: u64,
+    },
+    /// The variant failed (SQL error, index set failed to build…).
+    Failed {
+        /// The error, one line.
+        message: String,
+    },
+}
+
+/// One variant's measurements.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct VariantResult {
+    /// Variant name, unique in its comparison.
+    pub name: String,
+    /// What it demonstrates.
+    pub description: String,
+    /// The SQL as written in the scenario (with `$n` placeholders).
+    pub sql: String,
+    /// Parameter values used, rendered as text, in `$n` order.
+    pub params: Vec<String>,
+    /// How many times the statement runs per sample (N+1 variants run it N times).
+    pub executions_per_sample: u32,
+    /// Index set name.
+    pub index_set: String,
+    /// The index set's DDL as applied.
+    pub index_ddl: Vec<String>,
+    /// `prepared` or `simple`.
+    pub protocol: String,
+    /// Whether each sample ran on a fresh clone (writing variants).
+    pub fresh_clone_per_sample: bool,
+    /// Outcome.
+    pub status: VariantStatus,
+    /// Raw timed samples, in order taken.
+    pub samples_ns: Vec<u64>,
+    /// Summary statistics of `samples_ns` (absent when there are none).
+    pub stats: Option<Stats>,
+    /// Reference median / this median (>1 means faster than the reference).
+    pub speedup: Option<f64>,
+    /// Deterministic counters from a plan taken with parallelism and JIT off.
+    pub counters: Option<Counters>,
+    /// The whole `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)` output, taken outside the samples.
+    pub plan: Option<serde_json::Value>,
+    /// Digest of the rows the variant returned.
+    pub result: Option<ResultDigest>,
+}
+
+/// Summary statistics of a variant's samples (nanoseconds).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Default)]
+pub struct Stats {
+    /// Number of samples.
+    pub n: usize,
+    /// Median.
+    pub median_ns: f64,
+    /// Mean.
+    pub mean_ns: f64,
+    /// 95th percentile.
+    pub p95_ns: f64,
+    /// 99th percentile.
+    pub p99_ns: f64,
+    /// Fastest sample.
+    pub min_ns: f64,
+    /// Slowest sample.
+    pub max_ns: f64,
+    /// Sample standard deviation.
+    pub stddev_ns: f64,
+    /// Bootstrap 95% confidence interval of the median, lower bound.
+    pub median_ci_low_ns: f64,
+    /// Bootstrap 95% confidence interval of the median, upper bound.
+    pub median_ci_high_ns: f64,
+}
+
+/// Plan counters that do not depend on the clock: a repeat on the same data, seed
+/// and server version gives the same values.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct Counters {
+    /// Shared buffers hit, summed over the statements of one sample.
+    pub shared_hit: u64,
+    /// Shared buffers read.
+    pub shared_read: u64,
+    /// Rows returned by the top node(s).
+    pub rows: u64,
+    /// Distinct plan node types, in first-seen (pre-order) order.
+    pub node_types: Vec<String>,
+    /// Indexes used by any node, sorted.
+    pub indexes: Vec<String>,
+    /// Join node types with their join type, e.g. `Hash Join (Left)`.
+    pub joins: Vec<String>,
+    /// One-line summary of the top of the plan, e.g. `Limit > Index Scan using idx on t`.
+    pub plan_head: String,
+}
+
+impl Counters {
+    /// Shared blocks touched (hit + read): the deterministic cost measure gated in CI.
+    pub fn shared_blocks(&self) -> u64 {
+        self.shared_hit + self.shared_read
+    }
+}
+
+/// Digest of a result set.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct ResultDigest {
+    /// Number of rows.
+    pub rows: u64,
+    /// SHA-256 (hex) over the rows' text form, in order or sorted (see `ordered`).
+    pub hash: String,
+    /// Whether the hash is order-sensitive.
+    pub ordered: bool,
+}
+
+impl RunResults {
+    /// Reads and validates a results file.
+    pub fn read(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| Error::Results {
+            path: path.to_path_buf(),
+            message: format!("not a querylab results file: {e}"),
+        })?;
+        let version = value.get("schema_version").and_then(|v| v.as_u64());
+        match version {
+            Some(v) if v == u64::from(SCHEMA_VERSION) => {}
+            Some(v) => {
+                return Err(Error::Results {
+                    path: path.to_path_buf(),
+                    message: format!(
+                        "schema_version {v} is not supported by this querylab (it reads {SCHEMA_VERSION}); re-run `querylab run` with this version to make a new file"
+                    ),
+                });
+            }
+            None => {
+                return Err(Error::Results {
+                    path: path.to_path_buf(),
+                    message: "no schema_version: not a querylab results file".into(),
+                });
+            }
+        }
+        serde_json::from_value(value).map_err(|e| Error::Results {
+            path: path.to_path_buf(),
+            message: format!("malformed results: {e}"),
+        })
+    }
+
+    /// Writes the file atomically (temp file + rename) so a reader or a crash never
+    /// sees half a file.
+    pub fn write(&self, path: &Path) -> Result<()> {
+        let text = serde_json::to_string_pretty(self).expect("results serialize");
+        let tmp = path.with_extension("json.tmp");
+        std::fs::write(&tmp, text).map_err(|e| Error::io(&tmp, e))?;
+        std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+    }
+
+    /// Finds a comparison by dataset key and id.
+    pub fn comparison(&self, dataset: &str, id: &str) -> Option<&ComparisonResult> {
+        self.datasets
+            .iter()
+            .find(|d| d.key == dataset)?
+            .comparisons
+            .iter()
+            .find(|c| c.id == id)
+    }
+}
+
+impl ComparisonResult {
+    /// The variant called `name`.
+    pub fn variant(&self, name: &str) -> Option<&VariantResult> {
+        self.variants.iter().find(|v| v.name == name)
+    }
+}

@@ -1,0 +1,145 @@
+//! The built-in catalog against a real PostgreSQL at a small size: every comparison
+//! runs, its expectations hold and its variants agree; a planted wrong variant is
+//! caught; deterministic counters repeat exactly on a fresh load of the same data.
+mod common;
+
+use std::path::Path;
+
+use querylab::catalog;
+use querylab::measure::{MeasureConfig, default_sampling};
+use querylab::results::{CheckStatus, RunResults, VariantStatus};
+use querylab::run::{RunConfig, run};
+use querylab::shutdown::Shutdown;
+
+const ROWS: u64 = 20_000;
+
+/// Few samples: these tests check behaviour, not speed.
+fn quick() -> MeasureConfig {
+    let mut sampling = default_sampling();
+    sampling.warmup_runs = 1;
+    sampling.min_samples = 3;
+    sampling.min_time_ns = 0;
+    sampling.max_time_ns = 300_000_000;
+    MeasureConfig {
+        sampling,
+        write_cost_rows: 1_000,
+        fresh_clone_max_samples: 2,
+        ..MeasureConfig::default()
+    }
+}
+
+async fn run_scenario(scenario: &catalog::Scenario, only: Option<&str>, out: &Path) -> RunResults {
+    let cfg = RunConfig {
+        provision: common::provision_config(),
+        images: Vec::new(),
+        rows: vec![ROWS],
+        seed: 42,
+        only: only.map(str::to_string),
+        out_dir: out.to_path_buf(),
+        measure: quick(),
+        quiet: true,
+    };
+    run(&cfg, scenario, &Shutdown::new())
+        .await
+        .unwrap_or_else(|e| panic!("run failed: {e}"))
+}
+
+#[tokio::test]
+async fn every_builtin_comparison_runs_agrees_and_meets_its_expectations() {
+    let scenario = catalog::builtin("seeds").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let results = run_scenario(&scenario, None, dir.path()).await;
+    let ds = &results.datasets[0];
+    assert_eq!(ds.comparisons.len(), scenario.comparisons.len());
+    assert!(ds.comparisons.len() >= 17);
+    let mut problems = Vec::new();
+    for c in &ds.comparisons {
+        if c.result_check.status == CheckStatus::Mismatch {
+            problems.push(format!("{}: {:?}", c.id, c.result_check.details));
+        }
+        for v in &c.variants {
+            if v.status != VariantStatus::Ok {
+                problems.push(format!("{}/{}: {:?}", c.id, v.name, v.status));
+            }
+            assert!(
+                v.counters.is_some() && v.plan.is_some(),
+                "{}/{} has plans",
+                c.id,
+                v.name
+            );
+            assert!(!v.samples_ns.is_empty() && v.stats.is_some());
+        }
+        for e in c.expectations.iter().filter(|e| !e.held) {
+            problems.push(format!(
+                "{}: {:?} {} ({:?})",
+                c.id, e.variant, e.description, e.detail
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    // Index sets are costed: sizes and write throughput with and without them.
+    assert!(
+        ds.index_sets
+            .iter()
+            .any(|s| s.bytes > 0 && s.write_rows_per_second > 0.0)
+    );
+    // The file on disk is the same, complete, results.
+    let saved = RunResults::read(&dir.path().join("results.json")).unwrap();
+    assert_eq!(saved.status, querylab::results::RunStatus::Complete);
+    assert_eq!(saved.datasets[0].comparisons.len(), ds.comparisons.len());
+}
+
+#[tokio::test]
+async fn a_planted_wrong_variant_fails_the_result_check() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios/planted.toml");
+    let scenario = catalog::load_file(&path).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let results = run_scenario(&scenario, None, dir.path()).await;
+    let c = &results.datasets[0].comparisons[0];
+    assert_eq!(c.result_check.status, CheckStatus::Mismatch);
+    assert_eq!(
+        c.result_check.details.len(),
+        1,
+        "{:?}",
+        c.result_check.details
+    );
+    assert!(c.result_check.details[0].starts_with("wrong:"));
+    assert_ne!(
+        c.winner.as_deref(),
+        Some("wrong"),
+        "a variant with other rows cannot win"
+    );
+    assert!(
+        c.expectations.iter().all(|e| e.held),
+        "{:?}",
+        c.expectations
+    );
+}
+
+#[tokio::test]
+async fn counters_repeat_exactly_on_a_fresh_load_of_the_same_data() {
+    let scenario = catalog::builtin("seeds").unwrap();
+    let only = Some("pagination,jobs.pending,query.metric_aggregate,nplus1,jobs.archive");
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    // Two separate servers, two loads: nothing is shared but the seed.
+    let first = run_scenario(&scenario, only, a.path()).await;
+    let second = run_scenario(&scenario, only, b.path()).await;
+    let (x, y) = (&first.datasets[0], &second.datasets[0]);
+    assert!(x.comparisons.len() >= 5);
+    for (cx, cy) in x.comparisons.iter().zip(&y.comparisons) {
+        for (vx, vy) in cx.variants.iter().zip(&cy.variants) {
+            let (kx, ky) = (vx.counters.as_ref().unwrap(), vy.counters.as_ref().unwrap());
+            let at = format!("{}/{}", cx.id, vx.name);
+            assert_eq!(
+                kx.shared_blocks(),
+                ky.shared_blocks(),
+                "{at}: shared blocks"
+            );
+            assert_eq!(kx.rows, ky.rows, "{at}: rows");
+            assert_eq!(kx.node_types, ky.node_types, "{at}: node types");
+            assert_eq!(kx.indexes, ky.indexes, "{at}: indexes");
+            assert_eq!(kx.joins, ky.joins, "{at}: joins");
+            assert_eq!(vx.result, vy.result, "{at}: result digest");
+        }
+    }
+}
