@@ -458,62 +458,26 @@ async fn cmd_check(a: CheckArgs, shutdown: &Shutdown) -> Result<ExitCode> {
     opts.validate()?;
     let baseline = RunResults::read(&a.baseline)?;
     // Without --current: the baseline's scenario, seed, sizes and selection, now.
-    let rerun = match &a.current {
-        Some(_) => None,
+    let current = match &a.current {
+        Some(path) => check::Current::Results(Box::new(RunResults::read(path)?)),
         None => {
-            let b = &baseline.settings;
-            let scenario = catalog::from_arg(Some(&b.scenario_source))?;
-            let mut sampling = b.sampling.clone();
-            sampling.min_samples = sampling.min_samples.max(a.run_min_samples);
             let out_dir = a.out.clone().unwrap_or_else(|| {
                 PathBuf::from("reports").join(format!(
                     "check-{}",
                     chrono::Local::now().format("%Y%m%d-%H%M%S")
                 ))
             });
-            let cfg = RunConfig {
-                provision: provision_config(&a.server)?,
-                images: Vec::new(),
-                rows: b.rows.clone(),
-                seed: b.seed,
-                only: b.only.clone(),
+            check::Current::Measure(Box::new(check::Remeasure::from_baseline(
+                &baseline,
+                provision_config(&a.server)?,
                 out_dir,
-                measure: MeasureConfig {
-                    sampling,
-                    protocol: if b.protocol == "simple" {
-                        Protocol::Simple
-                    } else {
-                        Protocol::Prepared
-                    },
-                    ..MeasureConfig::default()
-                },
-                quiet: a.server.quiet,
-            };
-            Some((scenario, cfg))
+                a.run_min_samples,
+                a.server.quiet,
+            )?))
         }
     };
-    let current = match (&a.current, &rerun) {
-        (Some(path), _) => RunResults::read(path)?,
-        (None, Some((scenario, cfg))) => querylab::run::run(cfg, scenario, shutdown).await?,
-        (None, None) => unreachable!("rerun is set when --current is not"),
-    };
-    check::compatibility(&baseline, &current)?;
-    let mut report = check::compare(&baseline, &current, &opts);
-    // A slowdown seen only in timing is measured once more before it fails the
-    // build: a burst of load during one variant's window must not cry wolf.
-    let todo = report.timing_only_regressions();
-    if let (Some((scenario, cfg)), false) = (&rerun, todo.is_empty()) {
-        let mut again = cfg.clone();
-        again.only = Some(
-            todo.iter()
-                .map(|(_, id)| id.as_str())
-                .collect::<Vec<_>>()
-                .join(","),
-        );
-        again.out_dir = cfg.out_dir.join("confirm");
-        let second = querylab::run::run(&again, scenario, shutdown).await?;
-        report = check::confirm(&report, &baseline, &current, &second, &opts);
-    }
+    let check::Checked { report, current } =
+        check::check(&baseline, current, &opts, shutdown).await?;
     match a.format {
         CheckFormat::Table => print!("{}", check::render_table(&report)),
         CheckFormat::Markdown => print!("{}", check::render_markdown(&report)),

@@ -32,6 +32,7 @@
 //! - `compare.rs`: [`compare`], pairing datasets, comparisons and variants present on
 //!   either side, then the two passes (deterministic, timing);
 //! - `confirm.rs`: [`confirm`], a second measurement for timing-only regressions;
+//! - `now.rs`: [`check()`], the whole check as the CLI makes it (measure now, confirm);
 //! - `verdict.rs`: [`Verdict`], [`Finding`], [`Outcome`];
 //! - `gates.rs`: the deterministic gates; `timing.rs`: the statistical gate;
 //! - `table.rs`, `markdown.rs`, `json.rs`, `bmf.rs`: one file per output format.
@@ -44,6 +45,7 @@ mod fmt;
 mod gates;
 mod json;
 mod markdown;
+mod now;
 mod table;
 mod timing;
 mod verdict;
@@ -59,6 +61,7 @@ pub use compare::compare;
 pub use confirm::confirm;
 pub use json::render_json;
 pub use markdown::{append_step_summary, render_markdown};
+pub use now::{Checked, Current, Remeasure, check};
 pub use table::render_table;
 pub use verdict::{
     CounterChange, Finding, FindingKind, Outcome, PlanChange, Severity, TimingChange, Verdict,
