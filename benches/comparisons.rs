@@ -30,6 +30,10 @@ use querylab::shutdown::Shutdown;
 /// Default size for benches: keeps a full `cargo bench` well under 10 minutes on 2 cores.
 const BENCH_ROWS: u64 = 100_000;
 
+/// Criterion samples per benchmark (criterion's own default, 100, would take five
+/// times longer for little gain on millisecond queries).
+const SAMPLE_SIZE: usize = 20;
+
 /// The loaded database, shared by every group; torn down at exit or on a signal.
 struct State {
     server: Server,
@@ -45,6 +49,8 @@ struct Bench {
     shutdown: Shutdown,
     config: MeasureConfig,
     progress: Progress,
+    /// Criterion's samples per benchmark (`--sample-size` or [`SAMPLE_SIZE`]).
+    sample_size: usize,
 }
 
 fn main() {
@@ -60,7 +66,7 @@ fn main() {
     let rt =
         tokio::runtime::Runtime::new().unwrap_or_else(|e| early_exit(&format!("runtime: {e}")));
     let shutdown = rt.block_on(async { Shutdown::on_signals() });
-    let bench = Bench {
+    let mut bench = Bench {
         rt,
         env,
         scenario,
@@ -71,12 +77,19 @@ fn main() {
             ..MeasureConfig::default()
         },
         progress: Progress::new(true),
+        sample_size: SAMPLE_SIZE,
     };
     let mut criterion = Criterion::default()
         .measurement_time(Duration::from_secs(2))
         .warm_up_time(Duration::from_secs(1))
-        .sample_size(20)
+        .sample_size(SAMPLE_SIZE)
+        // Criterion's default 100,000 bootstrap resamples make its analysis and
+        // plots (plotters: KDEs over every resample) cost seconds per benchmark,
+        // longer than the measurement; 10,000 give the same intervals to a few
+        // tenths of a percent.
+        .nresamples(10_000)
         .configure_from_args();
+    bench.sample_size = sample_size_arg().unwrap_or(SAMPLE_SIZE);
     std::fs::create_dir_all(&bench.env.out).ok();
     let mut results = new_results(
         &bench.scenario,
@@ -90,6 +103,16 @@ fn main() {
     }
     criterion.final_summary();
     bench.teardown();
+}
+
+/// `--sample-size N` as criterion reads it (criterion keeps its settings private).
+fn sample_size_arg() -> Option<usize> {
+    let args: Vec<String> = std::env::args().collect();
+    let value = args.iter().enumerate().find_map(|(i, a)| match a.as_str() {
+        "--sample-size" => args.get(i + 1).map(String::as_str),
+        _ => a.strip_prefix("--sample-size="),
+    });
+    value.and_then(|v| v.parse().ok())
 }
 
 /// Exit before anything was provisioned.
@@ -163,9 +186,13 @@ impl Bench {
 
     fn comparison(&self, criterion: &mut Criterion, c: &Comparison, results: &mut RunResults) {
         let mut group = criterion.benchmark_group(&c.id);
+        let mut sample_size = self.sample_size;
         if c.variants.iter().any(|v| v.mode == Mode::FreshClone) {
             // Every iteration clones the database: few, flat samples.
-            group.sampling_mode(SamplingMode::Flat).sample_size(10);
+            sample_size = 10;
+            group
+                .sampling_mode(SamplingMode::Flat)
+                .sample_size(sample_size);
         }
         let mut params = None;
         let mut measured: Vec<VariantResult> = Vec::new();
@@ -206,7 +233,10 @@ impl Bench {
                 });
             });
             let mut out = blank_result(&self.scenario, v, &self.config);
-            out.samples_ns = samples;
+            // Criterion calls the routine during warm-up too, then once per sample:
+            // the measured samples are the last `sample_size` calls.
+            let warmup = samples.len().saturating_sub(sample_size);
+            out.samples_ns = samples.split_off(warmup);
             if let Some(s) = session.take() {
                 // Digest and plans outside criterion's timing, then drop the clone.
                 let state = self.state();

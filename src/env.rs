@@ -66,7 +66,8 @@ impl EnvConfig {
                 backend,
                 database_url: get("DATABASE_URL"),
                 pg_image: get("QUERYLAB_PG_IMAGE"),
-                quiet: true,
+                // A bench says which backend it fell back to, and why, on stderr.
+                quiet: false,
                 ..ProvisionConfig::default()
             },
             rows: num("QUERYLAB_ROWS", default_rows)?,

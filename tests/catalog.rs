@@ -1,12 +1,15 @@
 //! The built-in catalog against a real PostgreSQL at a small size: every comparison
 //! runs, its expectations hold and its variants agree; a planted wrong variant is
-//! caught; deterministic counters repeat exactly on a fresh load of the same data.
+//! caught; deterministic counters repeat exactly on a fresh load of the same data;
+//! measurers sharing one server (as the benches do) never collide on clone names.
 mod common;
 
 use std::path::Path;
 
 use querylab::catalog;
-use querylab::measure::{MeasureConfig, default_sampling};
+use querylab::load::{LoadOptions, load};
+use querylab::measure::{MeasureConfig, Measurer, default_sampling, session};
+use querylab::progress::Progress;
 use querylab::results::{CheckStatus, RunResults, VariantStatus};
 use querylab::run::{RunConfig, run};
 use querylab::shutdown::Shutdown;
@@ -142,4 +145,46 @@ async fn counters_repeat_exactly_on_a_fresh_load_of_the_same_data() {
             assert_eq!(vx.result, vy.result, "{at}: result digest");
         }
     }
+}
+
+/// `cargo bench` makes a measurer per benchmark on one loaded server while another
+/// variant's clone is still open: clone names must not repeat across measurers.
+#[tokio::test]
+async fn measurers_sharing_a_server_never_reuse_a_clone_name() {
+    let scenario = catalog::builtin("seeds").unwrap();
+    let server = common::server().await;
+    let opts = LoadOptions {
+        rows: ROWS,
+        seed: 42,
+        quiet: true,
+    };
+    let shutdown = Shutdown::new();
+    let loaded = load(&server, &scenario.load, &opts, &shutdown)
+        .await
+        .expect("load");
+    let (config, progress) = (quick(), Progress::new(false));
+    let pick = |id: &str| scenario.comparisons.iter().find(|c| c.id == id).unwrap();
+    let (pending, archive) = (pick("jobs.pending.first_page"), pick("jobs.archive"));
+    let measurer = || {
+        Measurer::new(
+            &server,
+            &loaded.template,
+            &scenario,
+            &config,
+            &shutdown,
+            &progress,
+        )
+    };
+    let mut first = measurer();
+    let mut params = None;
+    let open = session::open(&mut first, pending, &pending.variants[0], &mut params)
+        .await
+        .unwrap_or_else(|_| panic!("opening a session"));
+    // Fresh-clone variants clone the template on every sample, under new names.
+    let result = measurer().comparison(archive).await.expect("measuring");
+    for v in &result.variants {
+        assert_eq!(v.status, VariantStatus::Ok, "{}: {:?}", v.name, v.status);
+    }
+    session::close(&first, open).await.expect("closing");
+    server.shutdown().await.expect("shutdown");
 }

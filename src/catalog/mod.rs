@@ -36,6 +36,33 @@ pub struct Pos {
     pub column: usize,
 }
 
+/// An `--only` selection: comma-separated globs over comparison ids, where a bare
+/// word (no `*`, `?` or `[`) selects every id containing it.
+#[derive(Debug, Clone)]
+pub struct Selection {
+    patterns: Vec<(String, glob::Pattern)>,
+}
+
+impl Selection {
+    /// Parses `spec`, naming the part that is not a valid glob.
+    pub fn parse(spec: &str) -> Result<Self> {
+        let mut patterns = Vec::new();
+        for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let glob = glob::Pattern::new(part)
+                .map_err(|e| Error::Invalid(format!("--only {part}: not a valid glob: {e}")))?;
+            patterns.push((part.to_string(), glob));
+        }
+        Ok(Selection { patterns })
+    }
+
+    /// Whether comparison `id` is selected.
+    pub fn selects(&self, id: &str) -> bool {
+        self.patterns.iter().any(|(text, glob)| {
+            glob.matches(id) || (!text.contains(['*', '?', '[']) && id.contains(text.as_str()))
+        })
+    }
+}
+
 /// A scenario ready to run.
 #[derive(Debug, Clone)]
 pub struct Scenario {
@@ -148,20 +175,11 @@ impl Scenario {
         let Some(spec) = only else {
             return Ok(self.comparisons.iter().collect());
         };
-        let mut patterns = Vec::new();
-        for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let glob = glob::Pattern::new(part)
-                .map_err(|e| Error::Invalid(format!("--only {part}: not a valid glob: {e}")))?;
-            patterns.push((part, glob));
-        }
+        let selection = Selection::parse(spec)?;
         let picked: Vec<&Comparison> = self
             .comparisons
             .iter()
-            .filter(|c| {
-                patterns.iter().any(|(text, glob)| {
-                    glob.matches(&c.id) || (!text.contains(['*', '?', '[']) && c.id.contains(text))
-                })
-            })
+            .filter(|c| selection.selects(&c.id))
             .collect();
         if picked.is_empty() {
             return Err(Error::Invalid(format!(
@@ -452,7 +470,7 @@ impl Resolver<'_> {
                     }
                     None => self.read_rel(&Spanned::new(def.span(), file.clone()))?.1,
                 };
-                ddl.extend(split_statements(&text));
+                ddl.extend(schema::statements(&text).into_iter().map(|st| st.text));
             }
             if ddl.is_empty() {
                 return Err(self.err(def, format!("index set {name} has no sql and no file")));
@@ -608,33 +626,6 @@ impl Resolver<'_> {
     }
 }
 
-/// Splits a DDL file into statements on `;` at line ends, dropping comments-only
-/// pieces. Index-set files hold plain DDL (no function bodies), so this is enough.
-pub fn split_statements(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    for line in text.lines() {
-        let trimmed = line.trim();
-        if trimmed.starts_with("--") || trimmed.is_empty() {
-            continue;
-        }
-        cur.push_str(line);
-        cur.push('\n');
-        if trimmed.ends_with(';') {
-            let stmt = cur.trim().trim_end_matches(';').trim().to_string();
-            if !stmt.is_empty() {
-                out.push(stmt);
-            }
-            cur.clear();
-        }
-    }
-    let rest = cur.trim().trim_end_matches(';').trim();
-    if !rest.is_empty() {
-        out.push(rest.to_string());
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -644,15 +635,6 @@ mod tests {
         let t = "ab\ncd\n";
         assert_eq!(position(t, 0), Pos { line: 1, column: 1 });
         assert_eq!(position(t, 4), Pos { line: 2, column: 2 });
-    }
-
-    #[test]
-    fn statements_split_on_line_ending_semicolons() {
-        let s = "-- c\nCREATE INDEX a ON t (x);\nCREATE INDEX b\n  ON t (y);\n\n";
-        assert_eq!(
-            split_statements(s),
-            vec!["CREATE INDEX a ON t (x)", "CREATE INDEX b\n  ON t (y)"]
-        );
     }
 
     #[test]

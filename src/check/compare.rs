@@ -142,20 +142,13 @@ impl DatasetDraft {
     }
 }
 
-/// Whether the current run's `--only` selected comparison `id`, with the catalog's
-/// rule (`Scenario::select`): comma-separated globs, where a bare word (no `*?[`)
-/// selects every id containing it.
+/// Whether the current run's `--only` selected comparison `id`, by the catalog's rule.
+/// A selection that does not parse selected nothing: that run could not have been made.
 fn selected_by(only: Option<&str>, id: &str) -> bool {
-    let Some(spec) = only else {
-        return true;
-    };
-    spec.split(',')
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .any(|p| {
-            glob::Pattern::new(p).is_ok_and(|g| g.matches(id))
-                || (!p.contains(['*', '?', '[']) && id.contains(p))
-        })
+    match only {
+        None => true,
+        Some(spec) => crate::catalog::Selection::parse(spec).is_ok_and(|s| s.selects(id)),
+    }
 }
 
 /// Judges the deterministic side of one dataset present in both runs and estimates

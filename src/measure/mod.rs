@@ -80,7 +80,6 @@ pub struct Measurer<'a> {
     costs: BTreeMap<String, IndexSetCost>,
     /// Baseline insert throughput per write table (no secondary index).
     baselines: BTreeMap<String, f64>,
-    clones: u32,
 }
 
 impl<'a> Measurer<'a> {
@@ -102,7 +101,6 @@ impl<'a> Measurer<'a> {
             progress,
             costs: BTreeMap::new(),
             baselines: BTreeMap::new(),
-            clones: 0,
         }
     }
 
@@ -112,9 +110,8 @@ impl<'a> Measurer<'a> {
     }
 
     /// A fresh clone name under this run's prefix.
-    fn next_clone(&mut self) -> String {
-        self.clones += 1;
-        format!("{}_c{}", self.server.run_prefix(), self.clones)
+    fn next_clone(&self) -> String {
+        self.server.unique_name("c")
     }
 
     /// Measures every variant of `c` and evaluates its checks and expectations.

@@ -100,6 +100,8 @@ pub struct Server {
     run_prefix: String,
     /// Settings applied per database on every database querylab creates.
     settings: ServerSettings,
+    /// Last number handed out by [`Server::unique_name`].
+    names: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for Server {
@@ -166,6 +168,7 @@ impl Server {
             teardown: Mutex::new(p.teardown),
             run_prefix,
             settings: config.settings.clone(),
+            names: Default::default(),
         };
         let admin = server.admin().await?;
         let version: String = admin
@@ -197,6 +200,17 @@ impl Server {
     /// Prefix of every database this handle creates (`querylab_<run id>`).
     pub fn run_prefix(&self) -> &str {
         &self.run_prefix
+    }
+
+    /// A database name no other caller of this handle gets: `<run prefix>_<kind><n>`.
+    /// Kept here, not by each user, so that several measurers on one server (the
+    /// benches make one per group) never reuse a name.
+    pub fn unique_name(&self, kind: &str) -> String {
+        let n = self
+            .names
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1;
+        format!("{}_{kind}{n}", self.run_prefix)
     }
 
     /// Connection config for `database` (contains the password: do not print).
