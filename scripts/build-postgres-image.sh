@@ -14,7 +14,8 @@
 # official image's (scripts/postgres-entrypoint.sh), and `docker import`s it. Then:
 #   querylab load --backend docker --pg-image querylab/postgres:15-bookworm
 #
-# Idempotent: exits at once when IMAGE_TAG exists. Needs root (debootstrap chroots)
+# Idempotent: exits at once when IMAGE_TAG exists and was built by this version of
+# the script and entrypoint (a label records which). Needs root (debootstrap chroots)
 # and installs debootstrap with apt-get when it is missing. The temporary root is
 # removed on every exit. Prints the build time.
 set -Eeuo pipefail
@@ -51,10 +52,18 @@ die() {
 command -v docker >/dev/null || die "the docker CLI is missing; install Docker (apt-get install docker.io)"
 docker info >/dev/null 2>&1 || die "no Docker engine answers; start it (systemctl start docker) and retry"
 
+# The recipe: this script and the entrypoint. An image built from another recipe
+# (an older version of these files) is rebuilt, so re-running after an update is
+# enough; an image from this recipe is left alone.
+recipe="$(cat "${BASH_SOURCE[0]}" "$here/postgres-entrypoint.sh" | sha256sum | cut -c1-16)"
 previous="$(docker image inspect -f '{{.Id}}' "$tag" 2>/dev/null || true)"
 if [ "$force" = 0 ] && [ -n "$previous" ]; then
-	say "$tag already exists; nothing to do (--force rebuilds)"
-	exit 0
+	built_from="$(docker image inspect -f '{{index .Config.Labels "org.querylab.image.recipe"}}' "$tag" 2>/dev/null || true)"
+	if [ "$built_from" = "$recipe" ]; then
+		say "$tag already exists; nothing to do (--force rebuilds)"
+		exit 0
+	fi
+	say "$tag was built by another version of this script; rebuilding"
 fi
 
 [ "$(id -u)" = 0 ] || die "must run as root (debootstrap needs chroot); try: sudo $0 $*"
@@ -167,6 +176,10 @@ rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/* \
 	"$root"/usr/share/doc/* "$root"/usr/share/man/* "$root"/usr/share/info/* \
 	"$root"/usr/share/locale/*
 
+# PGDATA is a VOLUME, as in the official image: the data directory lives on the
+# host's file system, not on the storage driver's copy-on-write layer (with
+# fuse-overlayfs, a database clone took 0.92 s there against 0.19 s on a volume).
+# The container's removal removes the anonymous volume with it (docker rm -v).
 say "importing as $tag"
 imported="$(tar -C "$root" --numeric-owner --exclude='./dev/*' --exclude='./proc/*' --exclude='./sys/*' -c . |
 	docker import \
@@ -176,7 +189,8 @@ imported="$(tar -C "$root" --numeric-owner --exclude='./dev/*' --exclude='./proc
 		--change 'ENTRYPOINT ["docker-entrypoint.sh"]' \
 		--change 'CMD ["postgres"]' \
 		--change 'EXPOSE 5432' \
-		--change "LABEL org.querylab.image.builder=scripts/build-postgres-image.sh org.querylab.image.source=debian-$suite org.querylab.image.postgresql=$pgmajor" \
+		--change 'VOLUME /var/lib/postgresql/data' \
+		--change "LABEL org.querylab.image.builder=scripts/build-postgres-image.sh org.querylab.image.source=debian-$suite org.querylab.image.postgresql=$pgmajor org.querylab.image.recipe=$recipe" \
 		-)"
 # `docker import` cannot set STOPSIGNAL; a one-line build on top of the imported
 # image can, with no registry. SIGINT is the official image's choice (fast shutdown).

@@ -276,6 +276,12 @@ async fn cmd_load(a: LoadArgs, shutdown: &Shutdown) -> Result<ExitCode> {
     if a.rows == 0 {
         return Err(Error::Invalid("--rows must be at least 1".into()));
     }
+    if a.server.pg_image.len() > 1 {
+        return Err(Error::Invalid(
+            "querylab load takes one --pg-image; to compare several, give them to querylab run"
+                .into(),
+        ));
+    }
     let scenario = catalog::from_arg(a.scenario.as_deref())?;
     let pc = provision_config(&a.server)?;
     let server = tokio::select! {
@@ -384,7 +390,8 @@ async fn cmd_run(a: RunArgs, shutdown: &Shutdown) -> Result<ExitCode> {
         },
         quiet: a.server.quiet,
     };
-    // Validate the selection before provisioning anything.
+    // Validate the images and the selection before provisioning anything.
+    querylab::run::check_images(&cfg.images)?;
     scenario.select(cfg.only.as_deref())?;
     if default_out {
         std::fs::create_dir_all(&out_dir).map_err(|e| Error::io(&out_dir, e))?;

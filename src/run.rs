@@ -48,6 +48,7 @@ pub const DEFAULT_SEED: u64 = 42;
 /// Runs the scenario and returns the results (also written to
 /// `out_dir/results.json` after each comparison).
 pub async fn run(cfg: &RunConfig, scenario: &Scenario, shutdown: &Shutdown) -> Result<RunResults> {
+    check_images(&cfg.images)?;
     let selected = scenario.select(cfg.only.as_deref())?;
     std::fs::create_dir_all(&cfg.out_dir).map_err(|e| Error::io(&cfg.out_dir, e))?;
     let path = cfg.out_dir.join("results.json");
@@ -95,6 +96,18 @@ async fn run_all(
     } else {
         cfg.images.iter().cloned().map(Some).collect()
     };
+    // Every image present (or pulled) before the first is measured: a typo in the
+    // last of four images must not cost the time of the first three.
+    if images.len() > 1 {
+        for image in &images {
+            let mut pc = cfg.provision.clone();
+            pc.pg_image = image.clone();
+            tokio::select! {
+                r = crate::provision::docker::ensure_image(&pc) => r?,
+                _ = shutdown.cancelled() => return Err(Error::Interrupted),
+            }
+        }
+    }
     for image in images {
         shutdown.check()?;
         let mut pc = cfg.provision.clone();
@@ -169,6 +182,19 @@ async fn measure_server(
                     return Err(e);
                 }
             }
+        }
+    }
+    Ok(())
+}
+
+/// Each image once: datasets are keyed by image, so a repeated one would mix two
+/// servers' results under one name.
+pub fn check_images(images: &[String]) -> Result<()> {
+    for (i, image) in images.iter().enumerate() {
+        if images[..i].contains(image) {
+            return Err(Error::Invalid(format!(
+                "--pg-image {image} is given twice: name each image once (to measure one image twice, tag it again: docker tag {image} {image}-b)"
+            )));
         }
     }
     Ok(())

@@ -5,13 +5,17 @@
 //!
 //! Skipped, with a line saying so, only when no Docker engine answers. The image is
 //! `QUERYLAB_TEST_PG_IMAGE` or `querylab/postgres:15-bookworm`, built with
-//! `scripts/build-postgres-image.sh` first when it is missing (needs root).
-//! The tests share one engine and count what is on it, so they run one at a time.
+//! `scripts/build-postgres-image.sh` first when it is missing (needs root); see
+//! `tests/common/docker.rs`. The tests share one engine and count what is on it,
+//! so they run one at a time. The binary end to end is in `tests/docker_cli.rs`.
+
+mod common;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::docker::{config, container_ip, engine_with_image, footprint, image_volumes};
 use querylab::Error;
 use querylab::provision::{BackendKind, ProvisionConfig, Server, docker, provision};
 use querylab::shutdown::Shutdown;
@@ -19,67 +23,7 @@ use querylab::shutdown::Shutdown;
 /// Serialises the tests of this file: each counts the containers on the engine.
 static ENGINE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-const DEFAULT_TEST_IMAGE: &str = "querylab/postgres:15-bookworm";
 const CHILD_ENV: &str = "QUERYLAB_DOCKER_TEST_CHILD";
-
-fn image() -> String {
-    std::env::var("QUERYLAB_TEST_PG_IMAGE").unwrap_or_else(|_| DEFAULT_TEST_IMAGE.into())
-}
-
-fn config(backend: BackendKind) -> ProvisionConfig {
-    ProvisionConfig {
-        backend,
-        pg_image: Some(image()),
-        quiet: true,
-        ..ProvisionConfig::default()
-    }
-}
-
-/// `Some(image)` when an engine answers and the image exists (built here if it was
-/// missing); `None` after printing why the test is skipped.
-async fn engine_with_image() -> Option<String> {
-    if let Err(why) = docker::engine_answers().await {
-        eprintln!("skipping docker test: {why}");
-        return None;
-    }
-    let image = image();
-    if docker::usable(&config(BackendKind::Docker)).await.is_err() {
-        let script = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/scripts/build-postgres-image.sh"
-        );
-        let arg = image.clone();
-        let status = tokio::task::spawn_blocking(move || Command::new(script).arg(arg).status())
-            .await
-            .expect("build thread")
-            .expect("running scripts/build-postgres-image.sh");
-        assert!(status.success(), "building {image} failed: {status}");
-    }
-    Some(image)
-}
-
-/// What querylab may leave on the engine: labelled containers, volumes, networks.
-#[derive(Debug, PartialEq)]
-struct Footprint {
-    containers: Vec<String>,
-    volumes: usize,
-    networks: usize,
-}
-
-async fn footprint() -> Footprint {
-    let mut containers = docker::managed_containers()
-        .await
-        .expect("listing containers");
-    containers.sort();
-    let (volumes, networks) = docker::volume_and_network_counts()
-        .await
-        .expect("counting volumes and networks");
-    Footprint {
-        containers,
-        volumes,
-        networks,
-    }
-}
 
 async fn show(server: &Server, name: &str) -> String {
     let c = server.admin().await.expect("admin connection");
@@ -113,10 +57,32 @@ async fn provisions_records_settings_and_removes_everything_on_shutdown() {
         "{:?}",
         server.info().version
     );
-    assert_eq!(
-        footprint().await.containers.len(),
-        before.containers.len() + 1
-    );
+    let during = footprint().await;
+    assert_eq!(during.containers.len(), before.containers.len() + 1);
+    // The image's VOLUMEs (PGDATA, for ours as for the official image) are anonymous
+    // volumes of this container: the count after shutdown proves they went with it.
+    assert_eq!(during.volumes, before.volumes + image_volumes(&image));
+
+    // Measured without a port forwarder in the path: querylab connects to the
+    // container's own address whenever this host can reach it.
+    let id = during
+        .containers
+        .iter()
+        .find(|c| !before.containers.contains(c))
+        .expect("the new container");
+    let ip = container_ip(id).expect("the container's address");
+    let reachable =
+        std::net::TcpStream::connect_timeout(&(ip, 5432).into(), Duration::from_secs(1)).is_ok();
+    let cfg = server.config_for("postgres");
+    if reachable {
+        assert_eq!(
+            cfg.get_hosts(),
+            [tokio_postgres::config::Host::Tcp(ip.to_string())]
+        );
+        assert_eq!(cfg.get_ports(), [5432]);
+    } else {
+        eprintln!("{ip}:5432 is not reachable from here: querylab uses the published port");
+    }
 
     // Recorded settings are the live ones, and they are ours (fsync included).
     let defaults = querylab::provision::ServerSettings::default();

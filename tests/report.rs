@@ -147,6 +147,68 @@ fn one_size_has_no_scaling_and_two_servers_sit_side_by_side() {
 }
 
 #[test]
+fn the_markdown_puts_servers_side_by_side_too() {
+    let one = report_fixture::run(&[("pg15-local", "15.8")], &[100_000]);
+    assert!(!render_markdown(&[one]).contains("Servers side by side"));
+
+    let two = report_fixture::run(
+        &[
+            ("postgres:15", "15.8 (Debian 15.8-1.pgdg120+1)"),
+            ("postgres:17", "17.2"),
+        ],
+        &[100_000],
+    );
+    let md = render_markdown(std::slice::from_ref(&two));
+    assert_table_shapes(&md);
+    let table: Vec<&str> = md
+        .lines()
+        .skip_while(|l| *l != "### Servers side by side · 100,000 rows")
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+        .collect();
+    assert!(!table.is_empty(), "{md}");
+    assert!(
+        table[0].contains("| postgres:15 (PostgreSQL 15.8) | postgres:17 (PostgreSQL 17.2) |"),
+        "{}",
+        table[0]
+    );
+    // Header, rule, then one line per variant of every comparison.
+    let (base, new) = (&two.datasets[0], &two.datasets[1]);
+    let variants: usize = base.comparisons.iter().map(|c| c.variants.len()).sum();
+    assert_eq!(table.len(), 2 + variants);
+    // The last column is the second server's median over the first's.
+    let (c, v) = (&base.comparisons[0], &base.comparisons[0].variants[0]);
+    let a = v.stats.expect("stats").median_ns;
+    let b = new.comparisons[0]
+        .variant(&v.name)
+        .unwrap()
+        .stats
+        .unwrap()
+        .median_ns;
+    let line = table[2];
+    assert!(line.starts_with(&format!("| {} |", c.title)), "{line}");
+    let ratio: f64 = line
+        .trim_end_matches(" |")
+        .rsplit("| ")
+        .next()
+        .and_then(|r| r.trim_end_matches('×').parse().ok())
+        .expect("a ratio in the last cell");
+    assert!((ratio / (b / a) - 1.0).abs() < 0.01, "{ratio} vs {}", b / a);
+
+    // A planted label and version stay inside their cells in both formats.
+    let mut planted = two.clone();
+    planted.datasets[1].server.label = NASTY.into();
+    planted.datasets[1].server.version = NASTY.into();
+    let md = render_markdown(std::slice::from_ref(&planted));
+    assert!(md.contains("### Servers side by side"));
+    assert_table_shapes(&md);
+    assert!(!md.contains("<img") && md.lines().all(|l| !l.starts_with("next")));
+    let html = render_html(&[planted]);
+    assert!(html.contains("<section id=\"servers\">"));
+    assert!(!html.to_lowercase().contains("<img"));
+}
+
+#[test]
 fn markdown_has_one_table_per_dataset_and_keeps_its_shape() {
     let run = report_fixture::scaling_run();
     let md = render_markdown(std::slice::from_ref(&run));

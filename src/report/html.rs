@@ -9,7 +9,7 @@ use crate::results::{CheckStatus, ComparisonResult, Dataset, RunResults, RunStat
 use super::escape::html as esc;
 use super::format::{bytes, count, duration_ns, seconds};
 use super::verdict;
-use super::{diff, scaling, section, summary};
+use super::{diff, scaling, section, servers, summary};
 
 /// The page's stylesheet, inlined so the file works offline.
 const CSS: &str = include_str!("style.css");
@@ -43,7 +43,7 @@ pub(super) fn single(run: &RunResults, with_header: bool) -> String {
         header(run, &mut out);
     }
     let curves = scaling::render(run);
-    let servers = scaling::render_servers(run);
+    let servers = servers::render_html(run);
     out.push_str("<nav class=\"toc\"><a href=\"#summary\">Summary</a>");
     if !curves.is_empty() {
         out.push_str("<a href=\"#scaling\">Scaling</a>");

@@ -1,5 +1,6 @@
 //! The Markdown summary: short enough for a CI job summary or a pull-request
-//! comment, a table per dataset, details left to the HTML report.
+//! comment, a table per dataset (and servers side by side when several were
+//! measured), details left to the HTML report.
 
 use std::fmt::Write as _;
 
@@ -11,7 +12,7 @@ use super::format::{count, times};
 use super::html::short_rev;
 use super::plot::scaling::growth_word;
 use super::verdict::{self, Headline};
-use super::{plan, scaling};
+use super::{plan, scaling, servers};
 
 pub(super) fn render(runs: &[RunResults]) -> String {
     match runs {
@@ -157,6 +158,7 @@ fn single(run: &RunResults) -> String {
         }
         out.push('\n');
     }
+    out.push_str(&servers::render_markdown(run));
     let curves = scaling::curves(run);
     if !curves.is_empty() {
         out.push_str(

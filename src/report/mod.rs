@@ -8,8 +8,8 @@
 //! - [`render_markdown`]: the short summary for CI job summaries and PR comments.
 //! - [`write_reports`]: both, as `DIR/index.html` and `DIR/summary.md`.
 //! - Inside: `html` (page, environment), `summary` (the table of verdicts),
-//!   `section` (one comparison),
-//!   `scaling` (curves over sizes and servers side by side), `diff` (run against
+//!   `section` (one comparison), `scaling` (curves over sizes), `servers` (one
+//!   size on several servers, side by side, in both formats), `diff` (run against
 //!   run), `markdown`, [`plan`] (EXPLAIN trees and findings), `verdict` (the
 //!   one-line headline shared by both formats), `format` (units), [`escape`], and
 //!   [`plot`] (one file per chart, plotters on an SVG string).
@@ -29,6 +29,7 @@ mod html;
 mod markdown;
 mod scaling;
 mod section;
+mod servers;
 mod summary;
 mod verdict;
 
@@ -54,8 +55,9 @@ pub fn render_html(runs: &[RunResults]) -> String {
 }
 
 /// Renders the Markdown summary: a table per dataset (comparison, winner,
-/// speed-up, expectations, result check); for two or more runs, the changes
-/// against the first run.
+/// speed-up, expectations, result check), medians side by side when one size was
+/// measured on several servers; for two or more runs, the changes against the
+/// first run.
 pub fn render_markdown(runs: &[RunResults]) -> String {
     markdown::render(runs)
 }

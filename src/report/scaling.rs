@@ -1,5 +1,5 @@
-//! Results across datasets: scaling curves (one server, several sizes) and servers
-//! side by side (several servers, same size).
+//! Scaling curves: one server, several sizes (servers side by side, one size on
+//! several servers, are in `servers`).
 
 use std::fmt::Write as _;
 
@@ -7,7 +7,6 @@ use crate::results::{Dataset, RunResults, VariantStatus};
 use crate::stats::growth_exponent;
 
 use super::escape::html as esc;
-use super::format::{count, duration_ns, times};
 use super::plot::scaling::{self as chart, Series};
 use super::plot::{PALETTE, Role};
 use super::section::role_of;
@@ -148,84 +147,5 @@ pub(super) fn render(run: &RunResults) -> String {
     }
     out.push_str("</div>");
     out.push_str("</section>");
-    out
-}
-
-/// Servers side by side: for each size measured on two or more servers, every
-/// variant's median on each server. Empty when there is only one server per size.
-pub(super) fn render_servers(run: &RunResults) -> String {
-    let mut sizes: Vec<u64> = run.datasets.iter().map(|d| d.rows).collect();
-    sizes.sort_unstable();
-    sizes.dedup();
-    let mut out = String::new();
-    for rows in sizes {
-        let sets: Vec<&Dataset> = run.datasets.iter().filter(|d| d.rows == rows).collect();
-        if sets.len() < 2 {
-            continue;
-        }
-        if out.is_empty() {
-            out.push_str(
-                "<section id=\"servers\"><h2>Servers side by side</h2><p class=\"desc\">The same \
-                 comparisons on each server; the last column is the last server's median over the first's.</p>",
-            );
-        }
-        let _ = write!(
-            out,
-            "<h3>{} rows</h3><table class=\"servers\"><thead><tr><th>Comparison</th><th>Variant</th>",
-            count(rows)
-        );
-        for d in &sets {
-            let _ = write!(
-                out,
-                "<th class=\"num\">{}<div class=\"muted\">{}</div></th>",
-                esc(&d.server.label),
-                esc(&d.server.version)
-            );
-        }
-        out.push_str("<th class=\"num\">last / first</th></tr></thead><tbody>");
-        for c in &sets[0].comparisons {
-            for (vi, v) in c.variants.iter().enumerate() {
-                let medians: Vec<Option<f64>> = sets
-                    .iter()
-                    .map(|d| {
-                        let other = d.comparisons.iter().find(|x| x.id == c.id)?;
-                        let ov = other.variant(&v.name)?;
-                        ov.stats
-                            .filter(|_| ov.status == VariantStatus::Ok)
-                            .map(|s| s.median_ns)
-                    })
-                    .collect();
-                let first = if vi == 0 {
-                    format!(
-                        "<td rowspan=\"{}\">{}</td>",
-                        c.variants.len(),
-                        esc(&c.title)
-                    )
-                } else {
-                    String::new()
-                };
-                let _ = write!(out, "<tr>{first}<td>{}</td>", esc(&v.name));
-                for m in &medians {
-                    let _ = write!(
-                        out,
-                        "<td class=\"num\">{}</td>",
-                        m.map(duration_ns).unwrap_or_else(|| "–".into())
-                    );
-                }
-                let ratio = match (
-                    medians.first().copied().flatten(),
-                    medians.last().copied().flatten(),
-                ) {
-                    (Some(a), Some(b)) if a > 0.0 => times(b / a),
-                    _ => "–".into(),
-                };
-                let _ = write!(out, "<td class=\"num\">{ratio}</td></tr>");
-            }
-        }
-        out.push_str("</tbody></table>");
-    }
-    if !out.is_empty() {
-        out.push_str("</section>");
-    }
     out
 }

@@ -6,6 +6,8 @@
 //! instead (querylab then only creates and drops its own `querylab_*` databases).
 #![allow(dead_code)]
 
+pub mod docker;
+
 use querylab::provision::{BackendKind, ProvisionConfig, Server, provision};
 
 /// Provision configuration used by tests.

@@ -9,8 +9,8 @@ use futures_util::StreamExt;
 use testcontainers::bollard::Docker;
 use testcontainers::bollard::errors::Error as BollardError;
 use testcontainers::bollard::query_parameters::{
-    CreateImageOptions, ListContainersOptions, ListNetworksOptions, ListVolumesOptions,
-    RemoveContainerOptions,
+    CreateImageOptions, InspectContainerOptions, ListContainersOptions, ListNetworksOptions,
+    ListVolumesOptions, RemoveContainerOptions,
 };
 
 /// How long the engine may take to answer a ping before we call it absent.
@@ -145,6 +145,24 @@ pub async fn containers_labelled(
         .await
         .map_err(|e| short(&e))?;
     Ok(list.into_iter().filter_map(|c| c.id).collect())
+}
+
+/// The container's own IP address on its network (the default bridge for ours).
+/// Read from the engine directly: testcontainers' helper looks the network up by the
+/// container's network mode, which is `default`, not a network's name.
+pub(super) async fn container_ip(docker: &Docker, id: &str) -> Option<std::net::IpAddr> {
+    let info = docker
+        .inspect_container(id, None::<InspectContainerOptions>)
+        .await
+        .ok()?;
+    let networks = info.network_settings?.networks?;
+    // The default bridge first; a container on one network has one entry anyway.
+    let mut entries: Vec<_> = networks.into_iter().collect();
+    entries.sort_by_key(|(name, _)| name != "bridge");
+    entries
+        .into_iter()
+        .filter_map(|(_, n)| n.ip_address?.parse().ok())
+        .find(|ip: &std::net::IpAddr| !ip.is_unspecified())
 }
 
 /// Number of volumes and networks on the engine (tests compare before and after).
