@@ -69,7 +69,16 @@ pub async fn run(cfg: &RunConfig, scenario: &Scenario, shutdown: &Shutdown) -> R
         &mut results,
         &path,
     )
-    .await;
+    .await
+    // A server stopped by the same Ctrl-C (a local cluster shares the terminal's
+    // process group) is part of the interrupt, not a fault of its own.
+    .map_err(|e| {
+        if shutdown.is_triggered() {
+            Error::Interrupted
+        } else {
+            e
+        }
+    });
     results.updated_at = Utc::now();
     results.status = match &outcome {
         Ok(()) => RunStatus::Complete,
@@ -108,7 +117,8 @@ async fn run_all(
         let r = measure_server(
             cfg, scenario, selected, shutdown, progress, results, path, &server,
         )
-        .await;
+        .await
+        .map_err(|e| e.or_server_lost(&server.info().label));
         let down = server.shutdown().await;
         r?;
         down?;

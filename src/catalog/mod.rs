@@ -66,6 +66,8 @@ pub struct IndexSet {
     pub ddl: Vec<String>,
     /// Table whose insert throughput shows the write cost.
     pub write_table: Option<String>,
+    /// Where the set is defined (for errors when its DDL fails on a server).
+    pub pos: Pos,
 }
 
 /// One comparison, resolved.
@@ -430,6 +432,7 @@ impl Resolver<'_> {
                 description: "no secondary index (keys and uniques only)".into(),
                 ddl: Vec::new(),
                 write_table: None,
+                pos: Pos::default(),
             },
         );
         for (name, def) in defs {
@@ -464,6 +467,7 @@ impl Resolver<'_> {
                     description: d.description.clone(),
                     ddl,
                     write_table: d.write_table.clone(),
+                    pos: self.pos(def),
                 },
             );
         }
