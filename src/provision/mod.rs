@@ -53,7 +53,8 @@ impl BackendKind {
 pub const DEFAULT_PG_IMAGE: &str = "postgres:16";
 
 /// How to get a server. Plain data; the binary fills it from flags and environment.
-#[derive(Debug, Clone, Default)]
+/// Its `Debug` shows the URL redacted.
+#[derive(Clone, Default)]
 pub struct ProvisionConfig {
     /// Backend choice.
     pub backend: BackendKind,
@@ -67,6 +68,23 @@ pub struct ProvisionConfig {
     pub settings: ServerSettings,
     /// No informational lines on stderr.
     pub quiet: bool,
+}
+
+impl std::fmt::Debug for ProvisionConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // RunConfig and Remeasure derive Debug over this: never the raw URL.
+        f.debug_struct("ProvisionConfig")
+            .field("backend", &self.backend)
+            .field(
+                "database_url",
+                &self.database_url.as_deref().map(crate::secret::redact_url),
+            )
+            .field("pg_image", &self.pg_image)
+            .field("keep", &self.keep)
+            .field("settings", &self.settings)
+            .field("quiet", &self.quiet)
+            .finish()
+    }
 }
 
 /// What a backend hands back: how to connect, plus how to tear down.
