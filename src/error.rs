@@ -91,6 +91,24 @@ pub enum Error {
         detail: String,
     },
 
+    /// The disk where the server keeps its data cannot hold the load.
+    #[error(
+        "not enough disk space in {}: {what} needs about {} but only {} is free; use a smaller --rows, free some space, or point TMPDIR at a larger disk",
+        .path.display(),
+        crate::load::space::human(*.needed),
+        crate::load::space::human(*.available)
+    )]
+    DiskSpace {
+        /// Where the server's data lives.
+        path: PathBuf,
+        /// Estimated bytes needed.
+        needed: u64,
+        /// Bytes free there.
+        available: u64,
+        /// What needs the space.
+        what: String,
+    },
+
     /// The run was interrupted by Ctrl-C or SIGTERM.
     #[error("interrupted: stopped and cleaned up; partial results were kept")]
     Interrupted,

@@ -290,6 +290,7 @@ async fn cmd_load(a: LoadArgs, shutdown: &Shutdown) -> Result<ExitCode> {
         rows: a.rows,
         seed: a.seed,
         quiet: a.server.quiet,
+        clones: 0,
     };
     let loaded = load(&server, &scenario.load, &opts, shutdown).await;
     let loaded = match loaded {

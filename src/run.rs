@@ -143,6 +143,7 @@ async fn measure_server(
             rows,
             seed: cfg.seed,
             quiet: cfg.quiet,
+            clones: clones_at_once(selected),
         };
         let loaded = load(server, &scenario.load, &opts, shutdown).await?;
         let info = server.info().clone();
@@ -182,6 +183,23 @@ async fn measure_server(
         }
     }
     Ok(())
+}
+
+/// Clones of the template held at once while measuring `selected`: one per variant
+/// of the largest comparison (all are set up before sampling in rounds), plus one
+/// for a `fresh_clone` variant's per-sample clone.
+pub fn clones_at_once(selected: &[&crate::catalog::Comparison]) -> u32 {
+    selected
+        .iter()
+        .map(|c| {
+            let fresh = c
+                .variants
+                .iter()
+                .any(|v| v.mode == crate::catalog::Mode::FreshClone);
+            c.variants.len() as u32 + u32::from(fresh)
+        })
+        .max()
+        .unwrap_or(0)
 }
 
 /// An empty, `running` results value recording how the run is configured.

@@ -201,6 +201,7 @@ async fn a_crash_during_loading_leaves_no_template_taken_as_complete() {
         rows: 300_000,
         seed: 801,
         quiet: true,
+        clones: 0,
     };
     let spec = LoadSpec::builtin(Vec::new());
     let hash = template::hash(&spec, &opts).unwrap();
@@ -237,6 +238,7 @@ async fn connections_cut_during_loading_leave_no_template_taken_as_complete() {
         rows: 300_000,
         seed: 802,
         quiet: true,
+        clones: 0,
     };
     let spec = LoadSpec::builtin(Vec::new());
     let hash = template::hash(&spec, &opts).unwrap();

@@ -99,6 +99,9 @@ pub struct Provisioned {
     pub label: String,
     /// Docker image, when docker.
     pub image: Option<String>,
+    /// The directory on this machine holding the server's data, when querylab
+    /// knows it (`local`): where free disk space is checked before a load.
+    pub data_dir: Option<std::path::PathBuf>,
     /// Tears the server down (stop cluster and remove its dir, remove container).
     /// `None` for `url`, whose server querylab does not own.
     pub teardown: Option<Box<dyn FnOnce() + Send>>,
@@ -118,6 +121,8 @@ pub struct Server {
     run_prefix: String,
     /// Settings applied per database on every database querylab creates.
     settings: ServerSettings,
+    /// See [`Provisioned::data_dir`].
+    data_dir: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for Server {
@@ -184,6 +189,7 @@ impl Server {
             teardown: Mutex::new(p.teardown),
             run_prefix,
             settings: config.settings.clone(),
+            data_dir: p.data_dir,
         };
         let admin = server.admin().await?;
         let version: String = admin
@@ -210,6 +216,11 @@ impl Server {
     /// The backend that provided it (`docker`, `local`, `url`).
     pub fn backend(&self) -> &str {
         &self.info.backend
+    }
+
+    /// The directory on this machine holding the server's data, when known.
+    pub fn data_dir(&self) -> Option<&std::path::Path> {
+        self.data_dir.as_deref()
     }
 
     /// Prefix of every database this handle creates (`querylab_<run id>`).
