@@ -134,6 +134,8 @@ impl Bench {
                 rows: self.env.rows,
                 seed: self.env.seed,
                 quiet: true,
+                // Criterion measures one variant at a time, on one clone.
+                clones: 1,
             };
             match load(&server, &self.scenario.load, &opts, &self.shutdown).await {
                 Ok(loaded) => Ok(State { server, loaded }),

@@ -75,6 +75,7 @@ fn real_main() -> anyhow::Result<()> {
             rows: env.rows,
             seed: env.seed,
             quiet: true,
+            clones: 1,
         };
         let loaded = load(&server, &scenario.load, &opts, &shutdown).await?;
         println!(

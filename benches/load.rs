@@ -236,6 +236,7 @@ async fn full_load(server: &Server, rows: u64, seed: u64) -> Result<()> {
         rows,
         seed,
         quiet: true,
+        clones: 0,
     };
     // A template left by an earlier run would be reused: start from scratch.
     let name = querylab::load::template::name(&querylab::load::template::hash(&spec, &opts)?);

@@ -79,6 +79,36 @@ pub enum Error {
         message: String,
     },
 
+    /// The server went away mid-run: killed, crashed, restarted, or the connection
+    /// was cut. What was measured before is kept.
+    #[error(
+        "lost the PostgreSQL server ({server}): {detail}; it stopped, crashed or the connection was cut — check that it runs (its log says why), then run again"
+    )]
+    ServerLost {
+        /// The server's label (`local-pg15`, an image, `url-HOST`).
+        server: String,
+        /// What querylab was doing and the driver's message.
+        detail: String,
+    },
+
+    /// The disk where the server keeps its data cannot hold the load.
+    #[error(
+        "not enough disk space in {}: {what} needs about {} but only {} is free; use a smaller --rows, free some space, or point TMPDIR at a larger disk",
+        .path.display(),
+        crate::load::space::human(*.needed),
+        crate::load::space::human(*.available)
+    )]
+    DiskSpace {
+        /// Where the server's data lives.
+        path: PathBuf,
+        /// Estimated bytes needed.
+        needed: u64,
+        /// Bytes free there.
+        available: u64,
+        /// What needs the space.
+        what: String,
+    },
+
     /// The run was interrupted by Ctrl-C or SIGTERM.
     #[error("interrupted: stopped and cleaned up; partial results were kept")]
     Interrupted,
@@ -101,21 +131,39 @@ impl Error {
         }
     }
 
+    /// Turns an error that means the server went away into [`Error::ServerLost`]
+    /// naming `server`; any other error is returned as is.
+    pub fn or_server_lost(self, server: &str) -> Self {
+        if self.is_connection_lost() {
+            Error::ServerLost {
+                server: server.to_string(),
+                detail: self.to_string(),
+            }
+        } else {
+            self
+        }
+    }
+
     /// True when the error means the server went away (connection closed or reset),
     /// as opposed to a query that failed on a healthy server.
     pub fn is_connection_lost(&self) -> bool {
         match self {
-            Error::Db { source, .. } => {
-                source.is_closed()
-                    || source.as_db_error().is_some_and(|e| {
-                        e.code() == &tokio_postgres::error::SqlState::ADMIN_SHUTDOWN
-                            || e.code() == &tokio_postgres::error::SqlState::CRASH_SHUTDOWN
-                    })
-                    || source.as_db_error().is_none() && source.code().is_none()
-            }
+            Error::ServerLost { .. } => true,
+            Error::Db { source, .. } => connection_lost(source),
             _ => false,
         }
     }
+}
+
+/// True when a driver error means the server went away (connection closed or
+/// reset, server shutting down) rather than a statement failing on a healthy server.
+pub fn connection_lost(source: &tokio_postgres::Error) -> bool {
+    source.is_closed()
+        || source.as_db_error().is_some_and(|e| {
+            e.code() == &tokio_postgres::error::SqlState::ADMIN_SHUTDOWN
+                || e.code() == &tokio_postgres::error::SqlState::CRASH_SHUTDOWN
+        })
+        || source.as_db_error().is_none() && source.code().is_none()
 }
 
 /// Renders a driver error as the server's own message (with detail and hint) when

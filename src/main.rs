@@ -125,6 +125,10 @@ struct RunArgs {
     /// statement_timeout per sample, seconds.
     #[arg(long, default_value_t = default_sampling().statement_timeout_ns as f64 / 1e9)]
     statement_timeout: f64,
+    /// Time budget per comparison, seconds: bounds its setup statements, and variants
+    /// not started when it is spent are recorded as failed.
+    #[arg(long, default_value_t = MeasureConfig::default().comparison_budget.as_secs_f64())]
+    comparison_budget: f64,
     #[command(flatten)]
     server: ServerArgs,
 }
@@ -292,11 +296,17 @@ async fn cmd_load(a: LoadArgs, shutdown: &Shutdown) -> Result<ExitCode> {
         rows: a.rows,
         seed: a.seed,
         quiet: a.server.quiet,
+        clones: 0,
     };
     let loaded = load(&server, &scenario.load, &opts, shutdown).await;
     let loaded = match loaded {
         Ok(l) => l,
         Err(e) => {
+            let e = if shutdown.is_triggered() {
+                Error::Interrupted
+            } else {
+                e.or_server_lost(&server.info().label)
+            };
             server.shutdown().await.ok();
             return Err(e);
         }
@@ -386,6 +396,9 @@ async fn cmd_run(a: RunArgs, shutdown: &Shutdown) -> Result<ExitCode> {
                 ProtocolArg::Prepared => Protocol::Prepared,
                 ProtocolArg::Simple => Protocol::Simple,
             },
+            comparison_budget: std::time::Duration::from_nanos(
+                secs(a.comparison_budget, "comparison-budget")?.max(1_000_000_000),
+            ),
             ..MeasureConfig::default()
         },
         quiet: a.server.quiet,
@@ -438,8 +451,11 @@ async fn cmd_run(a: RunArgs, shutdown: &Shutdown) -> Result<ExitCode> {
                     .any(|v| matches!(v.status, querylab::results::VariantStatus::Failed { .. }))
         });
     Ok(if broken {
+        for line in querylab::table::problems(&results) {
+            eprintln!("querylab: {line}");
+        }
         eprintln!(
-            "querylab: some variants failed or returned different rows than their reference (see the table)"
+            "querylab: some variants failed or returned different rows than their reference (see above and the table)"
         );
         ExitCode::from(1)
     } else {

@@ -70,7 +70,16 @@ pub async fn run(cfg: &RunConfig, scenario: &Scenario, shutdown: &Shutdown) -> R
         &mut results,
         &path,
     )
-    .await;
+    .await
+    // A server stopped by the same Ctrl-C (a local cluster shares the terminal's
+    // process group) is part of the interrupt, not a fault of its own.
+    .map_err(|e| {
+        if shutdown.is_triggered() {
+            Error::Interrupted
+        } else {
+            e
+        }
+    });
     results.updated_at = Utc::now();
     results.status = match &outcome {
         Ok(()) => RunStatus::Complete,
@@ -121,7 +130,8 @@ async fn run_all(
         let r = measure_server(
             cfg, scenario, selected, shutdown, progress, results, path, &server,
         )
-        .await;
+        .await
+        .map_err(|e| e.or_server_lost(&server.info().label));
         let down = server.shutdown().await;
         r?;
         down?;
@@ -146,6 +156,7 @@ async fn measure_server(
             rows,
             seed: cfg.seed,
             quiet: cfg.quiet,
+            clones: clones_at_once(selected),
         };
         let loaded = load(server, &scenario.load, &opts, shutdown).await?;
         let info = server.info().clone();
@@ -198,6 +209,23 @@ pub fn check_images(images: &[String]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Clones of the template held at once while measuring `selected`: one per variant
+/// of the largest comparison (all are set up before sampling in rounds), plus one
+/// for a `fresh_clone` variant's per-sample clone.
+pub fn clones_at_once(selected: &[&crate::catalog::Comparison]) -> u32 {
+    selected
+        .iter()
+        .map(|c| {
+            let fresh = c
+                .variants
+                .iter()
+                .any(|v| v.mode == crate::catalog::Mode::FreshClone);
+            c.variants.len() as u32 + u32::from(fresh)
+        })
+        .max()
+        .unwrap_or(0)
 }
 
 /// An empty, `running` results value recording how the run is configured.

@@ -22,18 +22,45 @@ pub fn redact_url(url: &str) -> String {
             }
         }
     }
-    // key=value forms: password=... in a query string or a libpq keyword string.
+    // key=value forms: password=... in a query string, or a libpq keyword string
+    // where spaces may surround `=` and a value may be single-quoted (with `\'`
+    // and `\\` escapes) and hold spaces.
     let mut result = String::with_capacity(out.len());
     let mut rest = out.as_str();
-    while let Some(i) = rest.find("password=") {
-        result.push_str(&rest[..i + "password=".len()]);
-        rest = &rest[i + "password=".len()..];
-        let end = rest.find(['&', ' ']).unwrap_or(rest.len());
+    while let Some(i) = rest.find("password") {
+        let after_key = &rest[i + "password".len()..];
+        let trimmed = after_key.trim_start();
+        let Some(value) = trimmed.strip_prefix('=') else {
+            result.push_str(&rest[..i + "password".len()]);
+            rest = after_key;
+            continue;
+        };
+        let value = value.trim_start();
+        let head = rest.len() - value.len();
+        result.push_str(&rest[..head]);
         result.push_str("***");
-        rest = &rest[end..];
+        rest = &value[value_len(value)..];
     }
     result.push_str(rest);
     result
+}
+
+/// Length of a keyword value at the start of `s`: a single-quoted string (to its
+/// closing quote), else up to the next space or `&`.
+fn value_len(s: &str) -> usize {
+    if let Some(quoted) = s.strip_prefix('\'') {
+        let mut escaped = false;
+        for (i, c) in quoted.char_indices() {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '\'' => return i + 2,
+                _ => {}
+            }
+        }
+        return s.len();
+    }
+    s.find([' ', '&', '\t', '\n']).unwrap_or(s.len())
 }
 
 #[cfg(test)]
@@ -55,5 +82,28 @@ mod tests {
             redact_url("postgres://h/db?user=u&password=x&a=b"),
             "postgres://h/db?user=u&password=***&a=b"
         );
+        // Keyword strings: spaces around `=`, quoted values with spaces and escapes.
+        assert_eq!(
+            redact_url("host=h password = 'se cr\\'et' dbname=d"),
+            "host=h password = *** dbname=d"
+        );
+        assert_eq!(redact_url("password='open quote"), "password=***");
+        assert_eq!(redact_url("passwordless=1 user=u"), "passwordless=1 user=u");
+    }
+}
+
+#[cfg(test)]
+mod debug_tests {
+    use crate::provision::ProvisionConfig;
+
+    #[test]
+    fn provision_config_debug_hides_the_password() {
+        let c = ProvisionConfig {
+            database_url: Some("postgres://u:hunter2@h/db".into()),
+            ..ProvisionConfig::default()
+        };
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("u:***@h"), "{shown}");
     }
 }

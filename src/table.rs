@@ -98,3 +98,33 @@ pub fn render(results: &RunResults) -> String {
     out.push_str("* = winner (fastest variant returning the reference's rows)\n");
     out
 }
+
+/// One line per variant that failed and per comparison whose rows did not match,
+/// saying why: the table only marks them, and a user must not have to open
+/// results.json to learn that an index set did not build.
+pub fn problems(results: &RunResults) -> Vec<String> {
+    let mut out = Vec::new();
+    let multi = results.datasets.len() > 1;
+    for ds in &results.datasets {
+        let at = if multi {
+            format!(" [{}]", ds.key)
+        } else {
+            String::new()
+        };
+        for c in &ds.comparisons {
+            for v in &c.variants {
+                if let VariantStatus::Failed { message } = &v.status {
+                    out.push(format!("{}{at} / {}: FAILED: {message}", c.id, v.name));
+                }
+            }
+            if c.result_check.status == CheckStatus::Mismatch {
+                out.push(format!(
+                    "{}{at}: MISMATCH: {}",
+                    c.id,
+                    c.result_check.details.join("; ")
+                ));
+            }
+        }
+    }
+    out
+}

@@ -157,6 +157,7 @@ async fn measurers_sharing_a_server_never_reuse_a_clone_name() {
         rows: ROWS,
         seed: 42,
         quiet: true,
+        clones: 2,
     };
     let shutdown = Shutdown::new();
     let loaded = load(&server, &scenario.load, &opts, &shutdown)

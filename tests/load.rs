@@ -17,6 +17,7 @@ fn options(seed: u64) -> LoadOptions {
         rows: ROWS,
         seed,
         quiet: true,
+        clones: 0,
     }
 }
 

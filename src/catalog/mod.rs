@@ -93,6 +93,8 @@ pub struct IndexSet {
     pub ddl: Vec<String>,
     /// Table whose insert throughput shows the write cost.
     pub write_table: Option<String>,
+    /// Where the set is defined (for errors when its DDL fails on a server).
+    pub pos: Pos,
 }
 
 /// One comparison, resolved.
@@ -448,6 +450,7 @@ impl Resolver<'_> {
                 description: "no secondary index (keys and uniques only)".into(),
                 ddl: Vec::new(),
                 write_table: None,
+                pos: Pos::default(),
             },
         );
         for (name, def) in defs {
@@ -482,6 +485,7 @@ impl Resolver<'_> {
                     description: d.description.clone(),
                     ddl,
                     write_table: d.write_table.clone(),
+                    pos: self.pos(def),
                 },
             );
         }

@@ -25,6 +25,7 @@ mod build;
 pub mod constraints;
 pub mod copy;
 pub mod finish;
+pub mod space;
 pub mod template;
 
 use std::path::PathBuf;
@@ -98,6 +99,9 @@ pub struct LoadOptions {
     pub seed: u64,
     /// No progress bars.
     pub quiet: bool,
+    /// Clones of the template the caller will hold at once (the variants of its
+    /// largest comparison): counted in the disk space a load must find free.
+    pub clones: u32,
 }
 
 impl Default for LoadOptions {
@@ -106,6 +110,7 @@ impl Default for LoadOptions {
             rows: crate::generate::DEFAULT_ROWS,
             seed: 42,
             quiet: false,
+            clones: 0,
         }
     }
 }
@@ -151,7 +156,31 @@ pub async fn load(
         _ = shutdown.cancelled() => return Err(Error::Interrupted),
         r = template::lock(&admin, &hash) => r?,
     }
-    match template::state(&admin, &hash).await? {
+    let state = template::state(&admin, &hash).await?;
+    if let Some(dir) = server.data_dir() {
+        let template = space::template_bytes(spec, opts.rows);
+        let build = state != template::State::Complete;
+        let what = match (&spec.data, build) {
+            (DataSource::Builtin, true) => format!(
+                "loading --rows {} (a template of about {}, the WAL its load writes, and {} clone(s) of it while measuring)",
+                opts.rows,
+                space::human(template),
+                opts.clones
+            ),
+            (DataSource::Fixtures(_), true) => format!(
+                "loading the fixtures (a template of about {}, the WAL its load writes, and {} clone(s) of it while measuring)",
+                space::human(template),
+                opts.clones
+            ),
+            (_, false) => format!(
+                "measuring on {} clone(s) of the template of about {}",
+                opts.clones,
+                space::human(template)
+            ),
+        };
+        space::ensure(dir, space::needed(template, build, opts.clones), &what)?;
+    }
+    match state {
         template::State::Complete => {
             let tables = reused_tables(server, &name, spec, opts).await?;
             return Ok(Loaded {

@@ -80,6 +80,8 @@ pub struct Measurer<'a> {
     costs: BTreeMap<String, IndexSetCost>,
     /// Baseline insert throughput per write table (no secondary index).
     baselines: BTreeMap<String, f64>,
+    /// When the current comparison's time budget runs out.
+    deadline: Instant,
 }
 
 impl<'a> Measurer<'a> {
@@ -101,6 +103,7 @@ impl<'a> Measurer<'a> {
             progress,
             costs: BTreeMap::new(),
             baselines: BTreeMap::new(),
+            deadline: Instant::now() + config.comparison_budget,
         }
     }
 
@@ -119,9 +122,19 @@ impl<'a> Measurer<'a> {
     /// a variant that fails is recorded as failed.
     pub async fn comparison(&mut self, c: &Comparison) -> Result<ComparisonResult> {
         let started = Instant::now();
+        self.deadline = started + self.config.comparison_budget;
         let bar = self.progress.step(&c.id);
         bar.set_message(format!("{} variants", c.variants.len()));
-        let variants = variant::measure_all(self, c, started).await?;
+        // Setting a variant up (clone, index build, write cost) and explaining it
+        // run for seconds on big tables without a sample's own cancellation point:
+        // on Ctrl-C the whole comparison is dropped here, its connections close, and
+        // the server's teardown drops the clones it made.
+        let shutdown = self.shutdown;
+        let variants = tokio::select! {
+            biased;
+            _ = shutdown.cancelled() => return Err(crate::Error::Interrupted),
+            r = variant::measure_all(self, c, started) => r?,
+        };
         bar.finish_and_clear();
         let mut result = evaluate(c, variants);
         result.seconds = started.elapsed().as_secs_f64();

@@ -13,7 +13,9 @@ use tokio_postgres::error::SqlState;
 
 use super::Measurer;
 use super::exec::{ExecError, Execution, PrepareError, RowDigest, TextParam};
-use super::setup::{apply_ddl, apply_index_set, comparison_params, param_sets, session};
+use super::setup::{
+    apply_ddl, apply_index_set, bound_setup, comparison_params, param_sets, session,
+};
 use crate::catalog::{Comparison, Mode, Variant};
 use crate::error::{Error, Result};
 use crate::explain;
@@ -102,6 +104,7 @@ async fn open_on(
     db: &str,
 ) -> std::result::Result<Session, Stop> {
     let client = m.server.connect(db).await?;
+    bound_setup(m, &client).await?;
     if params.is_none() {
         *params = Some(comparison_params(m, c, &client).await?);
     }
@@ -143,7 +146,12 @@ async fn prepare(
         v.repeat_until_zero,
     )
     .await
-    .map_err(|e| Stop::Variant(Failed(prepare_message(m, v, e))))
+    .map_err(|e| match e {
+        PrepareError::Sql { source, .. } if crate::error::connection_lost(&source) => {
+            Stop::Run(Error::db(format!("preparing variant {}", v.name), source))
+        }
+        e => Stop::Variant(Failed(prepare_message(m, v, e))),
+    })
 }
 
 /// A fresh clone with the variant's index set and session, for writing variants.
@@ -157,6 +165,7 @@ async fn with_fresh_clone<T>(
     m.server.create_database(&db, Some(m.template)).await?;
     let r = async {
         let client = m.server.connect(&db).await?;
+        bound_setup(m, &client).await?;
         apply_ddl(m, &s.variant, &client).await?;
         session(m, &s.comparison, &s.variant, &client, deterministic).await?;
         let exec = prepare(m, &s.variant, &client, s.exec.param_sets().to_vec()).await?;

@@ -1,8 +1,9 @@
 //! Getting a clone ready for a variant: parameters, index set (with its size and
 //! write cost the first time it is seen) and session settings.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, SimpleQueryMessage};
 
 use super::exec::TextParam;
@@ -11,6 +12,44 @@ use super::{Measurer, cost};
 use crate::catalog::{Comparison, Variant};
 use crate::error::Error;
 use crate::provision::quote_ident;
+
+/// Bounds the untimed setup statements on `client` (the params and for_each
+/// queries, the index set's DDL, the write-cost inserts) by what is left of the
+/// comparison's time budget, so that a pathological one fails instead of hanging
+/// the run. [`session`] then sets the per-sample timeout.
+pub(super) async fn bound_setup(
+    m: &Measurer<'_>,
+    client: &Client,
+) -> std::result::Result<(), Stop> {
+    let left = m
+        .deadline
+        .saturating_duration_since(Instant::now())
+        .max(Duration::from_secs(1));
+    client
+        .batch_execute(&format!("SET statement_timeout = {}", left.as_millis()))
+        .await
+        .map_err(|e| {
+            Stop::from(Error::db(
+                "bounding setup by the comparison's time budget",
+                e,
+            ))
+        })
+}
+
+/// Why a setup statement (`what`: "the params query", …) failed, and what to do.
+fn setup_failure(m: &Measurer<'_>, e: &tokio_postgres::Error, what: &str) -> String {
+    if e.code() == Some(&SqlState::QUERY_CANCELED) {
+        format!(
+            "cancelled: the comparison's time budget of {} s ran out; make {what} cheaper or raise --comparison-budget",
+            m.config.comparison_budget.as_secs_f64()
+        )
+    } else {
+        format!(
+            "{}; fix {what} in the scenario",
+            crate::error::pg_message(e)
+        )
+    }
+}
 
 /// The comparison's named parameters, from its `params` query (on a clone, so the
 /// template is never connected to).
@@ -28,7 +67,7 @@ pub(super) async fn comparison_params(
             format!(
                 "comparison {}: params query failed: {}",
                 c.id,
-                crate::error::pg_message(&e)
+                setup_failure(m, &e, "the params query")
             ),
         ))
     })?;
@@ -68,7 +107,7 @@ pub(super) async fn param_sets(
                 format!(
                     "variant {}: for_each query failed: {}",
                     v.name,
-                    crate::error::pg_message(&e)
+                    setup_failure(m, &e, "the for_each query")
                 ),
             ))
         })?;
@@ -90,7 +129,7 @@ pub(super) async fn param_sets(
             Stop::Run(m.scenario.error_at(
                 *pos,
                 format!(
-                    "variant {}: no parameter {name}; the params query returns: {}",
+                    "variant {}: no parameter {name}; the params query returns: {} — use one of those names or add a column {name} to the params query",
                     v.name,
                     params.keys().cloned().collect::<Vec<_>>().join(", ")
                 ),
@@ -113,7 +152,13 @@ pub(super) async fn apply_index_set(
         return apply_ddl(m, v, client).await;
     }
     let write_table = match &set.write_table {
-        Some(t) => Some(cost::regclass(client, t).await?),
+        Some(t) => Some(cost::regclass(client, t).await.map_err(|e| match e {
+            Error::Invalid(why) => Stop::Variant(Failed(format!(
+                "{}:{}:{}: index set {}: {why}; name an existing schema-qualified table",
+                m.scenario.source, set.pos.line, set.pos.column, set.name
+            ))),
+            e => Stop::from(e),
+        })?),
         None => None,
     };
     let rows = m.config.write_cost_rows;
@@ -177,11 +222,27 @@ pub(super) async fn apply_ddl_inner(
     let set = &m.scenario.index_sets[&v.index_set];
     for (i, stmt) in set.ddl.iter().enumerate() {
         client.batch_execute(stmt).await.map_err(|e| {
+            if e.code() == Some(&SqlState::QUERY_CANCELED) {
+                return Stop::Variant(Failed(format!(
+                    "{}:{}:{}: index set {} statement {}: {}",
+                    m.scenario.source,
+                    set.pos.line,
+                    set.pos.column,
+                    set.name,
+                    i + 1,
+                    setup_failure(m, &e, "the index set")
+                )));
+            }
+            if crate::error::connection_lost(&e) {
+                return Stop::Run(Error::db(format!("building index set {}", set.name), e));
+            }
             Stop::Variant(Failed(format!(
-                "{}: index set {} statement {} failed: {}; fix the index set in the scenario",
-                m.scenario.source,
-                set.name,
-                i + 1,
+                    "{}:{}:{}: index set {} statement {} failed to build: {}; fix the index set in the scenario",
+                    m.scenario.source,
+                    set.pos.line,
+                    set.pos.column,
+                    set.name,
+                    i + 1,
                 crate::error::pg_message(&e)
             )))
         })?;
@@ -232,6 +293,9 @@ pub(super) async fn session(
         sql.push_str("SET max_parallel_workers_per_gather = 0; SET jit = off;");
     }
     client.batch_execute(&sql).await.map_err(|e| {
+        if crate::error::connection_lost(&e) {
+            return Stop::Run(Error::db("setting the variant's session", e));
+        }
         Stop::Variant(Failed(format!(
             "{}: variant {}: settings rejected: {}",
             pos_str(m, v),

@@ -154,6 +154,7 @@ pub async fn provision(config: &ProvisionConfig) -> Result<Provisioned> {
         backend: "docker",
         label: image.to_string(),
         image: Some(image.to_string()),
+        data_dir: None,
         teardown: Some(Box::new(move || drop(guard))),
     })
 }

@@ -171,7 +171,10 @@ pub async fn provision_with(
             );
         }
     }
+    // The dir the user chose (TMPDIR), on the same filesystem: what an error names.
+    let data_dir = Some(parent.to_path_buf());
     Ok(Provisioned {
+        data_dir,
         base,
         maintenance_db: "postgres".into(),
         backend: "local",

@@ -53,7 +53,8 @@ impl BackendKind {
 pub const DEFAULT_PG_IMAGE: &str = "postgres:16";
 
 /// How to get a server. Plain data; the binary fills it from flags and environment.
-#[derive(Debug, Clone, Default)]
+/// Its `Debug` shows the URL redacted.
+#[derive(Clone, Default)]
 pub struct ProvisionConfig {
     /// Backend choice.
     pub backend: BackendKind,
@@ -69,6 +70,23 @@ pub struct ProvisionConfig {
     pub quiet: bool,
 }
 
+impl std::fmt::Debug for ProvisionConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // RunConfig and Remeasure derive Debug over this: never the raw URL.
+        f.debug_struct("ProvisionConfig")
+            .field("backend", &self.backend)
+            .field(
+                "database_url",
+                &self.database_url.as_deref().map(crate::secret::redact_url),
+            )
+            .field("pg_image", &self.pg_image)
+            .field("keep", &self.keep)
+            .field("settings", &self.settings)
+            .field("quiet", &self.quiet)
+            .finish()
+    }
+}
+
 /// What a backend hands back: how to connect, plus how to tear down.
 pub struct Provisioned {
     /// Connection config without a database name (one is set per connection).
@@ -81,6 +99,9 @@ pub struct Provisioned {
     pub label: String,
     /// Docker image, when docker.
     pub image: Option<String>,
+    /// The directory on this machine holding the server's data, when querylab
+    /// knows it (`local`): where free disk space is checked before a load.
+    pub data_dir: Option<std::path::PathBuf>,
     /// Tears the server down (stop cluster and remove its dir, remove container).
     /// `None` for `url`, whose server querylab does not own.
     pub teardown: Option<Box<dyn FnOnce() + Send>>,
@@ -102,6 +123,8 @@ pub struct Server {
     settings: ServerSettings,
     /// Last number handed out by [`Server::unique_name`].
     names: std::sync::atomic::AtomicU64,
+    /// See [`Provisioned::data_dir`].
+    data_dir: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for Server {
@@ -169,6 +192,7 @@ impl Server {
             run_prefix,
             settings: config.settings.clone(),
             names: Default::default(),
+            data_dir: p.data_dir,
         };
         let admin = server.admin().await?;
         let version: String = admin
@@ -195,6 +219,11 @@ impl Server {
     /// The backend that provided it (`docker`, `local`, `url`).
     pub fn backend(&self) -> &str {
         &self.info.backend
+    }
+
+    /// The directory on this machine holding the server's data, when known.
+    pub fn data_dir(&self) -> Option<&std::path::Path> {
+        self.data_dir.as_deref()
     }
 
     /// Prefix of every database this handle creates (`querylab_<run id>`).

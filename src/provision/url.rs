@@ -87,6 +87,7 @@ pub async fn provision(config: &ProvisionConfig) -> Result<Provisioned> {
         backend: "url",
         label: format!("url-{host}"),
         image: None,
+        data_dir: None,
         teardown: None,
     })
 }

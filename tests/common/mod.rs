@@ -31,3 +31,6 @@ pub async fn server() -> Server {
         .await
         .unwrap_or_else(|e| panic!("provisioning a test server: {e}"))
 }
+
+pub mod cli;
+pub mod cluster;
