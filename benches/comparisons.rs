@@ -134,8 +134,9 @@ impl Bench {
                 rows: self.env.rows,
                 seed: self.env.seed,
                 quiet: true,
-                // Criterion measures one variant at a time, on one clone.
-                clones: 1,
+                // Criterion measures one variant at a time, on one clone (plus the
+                // per-sample clone of a fresh_clone variant).
+                clones: 2,
             };
             match load(&server, &self.scenario.load, &opts, &self.shutdown).await {
                 Ok(loaded) => Ok(State { server, loaded }),
