@@ -5,9 +5,9 @@
 //! (not through `pg_ctl`) so querylab holds the postmaster as a child process: it
 //! sees at once when the server dies during startup, and teardown is a signal plus a
 //! `wait`, with no pid file to trust. The server listens on 127.0.0.1 at a free port
-//! and on a unix socket inside the temp dir; readiness is checked through that
-//! socket, which only *our* postmaster can have created (a port taken by someone
-//! else therefore cannot pass for ours).
+//! and on a unix socket inside the temp dir; readiness is checked, and every
+//! connection made, through that socket, which only *our* postmaster can have
+//! created (a port taken by someone else therefore cannot pass for ours).
 //!
 //! `initdb` and `postgres` refuse to run as root, and CI runs as root: then both run
 //! as an unprivileged system user (`postgres` where it exists, else `nobody`) that
@@ -156,8 +156,12 @@ pub async fn provision_with(
         })?;
     let port = start(&mut cluster, bindir, &data, config, run_as.as_ref()).await?;
 
+    // Through the unix socket, not TCP on 127.0.0.1: on loopback TCP the sender's
+    // own CPU runs the receiving side of the TCP stack, so every COPY byte and every
+    // sample's round trip cost both processes more (load: ~160 ns per ml_jobs row in
+    // querylab, on the two cores the server needs too).
     let mut base = tokio_postgres::Config::new();
-    base.host("127.0.0.1")
+    base.host_path(&cluster.dir)
         .port(port)
         .user(SUPERUSER)
         .connect_timeout(Duration::from_secs(10));
