@@ -6,8 +6,10 @@
 //! Skipped, with a line saying so, only when no Docker engine answers. The image is
 //! `QUERYLAB_TEST_PG_IMAGE` or `querylab/postgres:15-bookworm`, built with
 //! `scripts/build-postgres-image.sh` first when it is missing (needs root); see
-//! `tests/common/docker.rs`. The tests share one engine and count what is on it,
-//! so they run one at a time. The binary end to end is in `tests/docker_cli.rs`.
+//! `tests/common/docker.rs`. The tests count what is on the engine, so they run
+//! one at a time, also against other test runs on the same engine
+//! ([`common::docker::lock_engine`]). The binary end to end is in
+//! `tests/docker_cli.rs`.
 
 mod common;
 
@@ -15,13 +17,12 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::docker::{config, container_ip, engine_with_image, footprint, image_volumes};
+use common::docker::{
+    config, container_ip, engine_with_image, footprint, image_volumes, lock_engine,
+};
 use querylab::Error;
 use querylab::provision::{BackendKind, ProvisionConfig, Server, docker, provision};
 use querylab::shutdown::Shutdown;
-
-/// Serialises the tests of this file: each counts the containers on the engine.
-static ENGINE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 const CHILD_ENV: &str = "QUERYLAB_DOCKER_TEST_CHILD";
 
@@ -35,7 +36,7 @@ async fn show(server: &Server, name: &str) -> String {
 
 #[tokio::test]
 async fn provisions_records_settings_and_removes_everything_on_shutdown() {
-    let _engine = ENGINE.lock().await;
+    let _engine = lock_engine().await;
     let Some(image) = engine_with_image().await else {
         return;
     };
@@ -119,7 +120,7 @@ async fn provisions_records_settings_and_removes_everything_on_shutdown() {
 
 #[tokio::test]
 async fn a_setting_we_change_is_what_the_container_runs_with() {
-    let _engine = ENGINE.lock().await;
+    let _engine = lock_engine().await;
     let Some(_) = engine_with_image().await else {
         return;
     };
@@ -148,7 +149,7 @@ async fn failing_stage(cfg: &ProvisionConfig) -> querylab::Result<()> {
 
 #[tokio::test]
 async fn an_error_half_way_leaves_nothing() {
-    let _engine = ENGINE.lock().await;
+    let _engine = lock_engine().await;
     let Some(_) = engine_with_image().await else {
         return;
     };
@@ -162,7 +163,7 @@ async fn an_error_half_way_leaves_nothing() {
 
 #[tokio::test]
 async fn a_server_that_will_not_start_is_one_clear_error_and_leaves_nothing() {
-    let _engine = ENGINE.lock().await;
+    let _engine = lock_engine().await;
     let Some(_) = engine_with_image().await else {
         return;
     };
@@ -187,7 +188,7 @@ async fn a_server_that_will_not_start_is_one_clear_error_and_leaves_nothing() {
 
 #[tokio::test]
 async fn a_panic_leaves_nothing() {
-    let _engine = ENGINE.lock().await;
+    let _engine = lock_engine().await;
     let Some(_) = engine_with_image().await else {
         return;
     };
@@ -217,7 +218,7 @@ async fn a_panic_leaves_nothing() {
 
 #[tokio::test]
 async fn sigterm_leaves_nothing() {
-    let _engine = ENGINE.lock().await;
+    let _engine = lock_engine().await;
     let Some(_) = engine_with_image().await else {
         return;
     };
@@ -290,7 +291,7 @@ async fn sigterm_child() {
 
 #[tokio::test]
 async fn a_missing_image_is_refused_quickly_with_what_to_do() {
-    let _engine = ENGINE.lock().await;
+    let _engine = lock_engine().await;
     if let Err(why) = docker::engine_answers().await {
         eprintln!("skipping docker test: {why}");
         return;

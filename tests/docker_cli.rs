@@ -6,7 +6,7 @@
 //! Skipped, with a line saying so, only when no Docker engine answers (the fallback
 //! from a missing engine runs everywhere). The image is the one of
 //! `tests/common/docker.rs`; the tests count what is on the engine, so they run one
-//! at a time.
+//! at a time, also against other test runs on the same engine.
 
 mod common;
 
@@ -15,12 +15,9 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use common::docker::{engine_with_image, footprint, image_major, second_image};
+use common::docker::{engine_with_image, footprint, image_major, lock_engine, second_image};
 use querylab::provision::{BackendKind, ProvisionConfig, ServerSettings, provision};
 use querylab::results::{LoadReport, RunResults, RunStatus, VariantStatus};
-
-/// Serialises the tests of this file: each counts the containers on the engine.
-static ENGINE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Two cheap comparisons (one with three variants, one with two).
 const ONLY: &str = "index.lower_name,pagination.offset_vs_keyset.medium";
@@ -99,7 +96,7 @@ async fn local_settings() -> std::collections::BTreeMap<String, String> {
 
 #[tokio::test]
 async fn load_and_run_through_the_binary_on_docker() {
-    let _engine = ENGINE.lock().await;
+    let _engine = lock_engine().await;
     let Some(image) = engine_with_image().await else {
         return;
     };
@@ -168,7 +165,7 @@ async fn load_and_run_through_the_binary_on_docker() {
 
 #[tokio::test]
 async fn two_images_in_one_run_are_measured_and_compared_side_by_side() {
-    let _engine = ENGINE.lock().await;
+    let _engine = lock_engine().await;
     let Some(first) = engine_with_image().await else {
         return;
     };
@@ -258,7 +255,7 @@ async fn interrupt(
 #[tokio::test]
 async fn ctrl_c_and_sigterm_stop_the_binary_and_leave_nothing() {
     use nix::sys::signal::Signal;
-    let _engine = ENGINE.lock().await;
+    let _engine = lock_engine().await;
     let Some(image) = engine_with_image().await else {
         return;
     };
@@ -285,7 +282,7 @@ async fn ctrl_c_and_sigterm_stop_the_binary_and_leave_nothing() {
 
 #[tokio::test]
 async fn a_server_that_will_not_start_is_exit_2_and_leaves_nothing() {
-    let _engine = ENGINE.lock().await;
+    let _engine = lock_engine().await;
     let Some(image) = engine_with_image().await else {
         return;
     };
@@ -334,7 +331,7 @@ async fn falls_back_with_one_line(image: &str, env: &[(&str, &str)]) -> String {
 
 #[tokio::test]
 async fn auto_falls_back_to_local_with_one_line_when_the_image_is_missing() {
-    let _engine = ENGINE.lock().await;
+    let _engine = lock_engine().await;
     let Some(_) = engine_with_image().await else {
         return;
     };

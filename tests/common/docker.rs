@@ -9,6 +9,40 @@ use std::process::Command;
 
 use querylab::provision::{BackendKind, ProvisionConfig, docker};
 
+/// Serialises the docker tests of one test binary.
+static ENGINE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// The engine held for one test; released on drop.
+pub struct EngineLock {
+    _in_process: tokio::sync::MutexGuard<'static, ()>,
+    _across_processes: nix::fcntl::Flock<std::fs::File>,
+}
+
+/// Holds the engine for one test, in this process and across processes (an
+/// exclusive `flock` on a file in the temp dir): the tests count what is on the
+/// engine, and another test run on the same engine (another checkout, another CI
+/// job) would change the count under them.
+pub async fn lock_engine() -> EngineLock {
+    let in_process = ENGINE.lock().await;
+    let path = std::env::temp_dir().join("querylab-docker-tests.lock");
+    let across = tokio::task::spawn_blocking(move || {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .unwrap_or_else(|e| panic!("opening {}: {e}", path.display()));
+        nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
+            .unwrap_or_else(|(_, e)| panic!("locking {}: {e}", path.display()))
+    })
+    .await
+    .expect("lock thread");
+    EngineLock {
+        _in_process: in_process,
+        _across_processes: across,
+    }
+}
+
 /// The image the docker tests use when `QUERYLAB_TEST_PG_IMAGE` is not set.
 pub const DEFAULT_TEST_IMAGE: &str = "querylab/postgres:15-bookworm";
 
