@@ -283,6 +283,10 @@ pub struct ExpectationOutcome {
     pub held: bool,
     /// What was seen instead, when it did not hold.
     pub detail: Option<String>,
+    /// Judged on the clock (`faster_than`, `expect_winner`) rather than on plans or
+    /// rows: it can miss on a noisy machine without anything being wrong.
+    #[serde(default)]
+    pub timing: bool,
 }
 
 /// Whether a variant produced timings.

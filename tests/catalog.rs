@@ -72,11 +72,19 @@ async fn every_builtin_comparison_runs_agrees_and_meets_its_expectations() {
             );
             assert!(!v.samples_ns.is_empty() && v.stats.is_some());
         }
+        // Plan and row expectations are deterministic and must hold; timing ones
+        // (faster than, wins) are figures for the report, not assertions: a busy
+        // machine can reverse a close pair without anything being wrong.
         for e in c.expectations.iter().filter(|e| !e.held) {
-            problems.push(format!(
+            let line = format!(
                 "{}: {:?} {} ({:?})",
                 c.id, e.variant, e.description, e.detail
-            ));
+            );
+            if e.timing {
+                eprintln!("timing expectation missed (not a failure): {line}");
+            } else {
+                problems.push(line);
+            }
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));

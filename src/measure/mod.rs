@@ -303,12 +303,15 @@ pub fn evaluate(c: &Comparison, mut variants: Vec<VariantResult>) -> ComparisonR
                 .find(|o| &o.name == other)
                 .and_then(|o| o.stats.map(|s| s.median_ns));
             let held = matches!((mine, theirs), (Some(a), Some(b)) if a < b);
-            expectations.push(outcome(
-                &v.name,
-                format!("faster than {other}"),
-                held,
-                format!("median {} vs {}", fmt_opt_ns(mine), fmt_opt_ns(theirs)),
-            ));
+            expectations.push(ExpectationOutcome {
+                timing: true,
+                ..outcome(
+                    &v.name,
+                    format!("faster than {other}"),
+                    held,
+                    format!("median {} vs {}", fmt_opt_ns(mine), fmt_opt_ns(theirs)),
+                )
+            });
         }
     }
     if let Some(w) = &c.expect_winner {
@@ -319,6 +322,7 @@ pub fn evaluate(c: &Comparison, mut variants: Vec<VariantResult>) -> ComparisonR
             held,
             detail: (!held)
                 .then(|| format!("winner was {}", winner.as_deref().unwrap_or("nobody"))),
+            timing: true,
         });
     }
 
@@ -343,6 +347,7 @@ fn outcome(variant: &str, description: String, held: bool, detail: String) -> Ex
         description,
         held,
         detail: (!held).then_some(detail),
+        timing: false,
     }
 }
 

@@ -277,6 +277,7 @@ pub fn expect(
         description: description.into(),
         held,
         detail: detail.map(Into::into),
+        timing: description.contains("faster") || description.ends_with("wins"),
     }
 }
 
