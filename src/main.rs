@@ -307,7 +307,10 @@ async fn cmd_load(a: LoadArgs, shutdown: &Shutdown) -> Result<ExitCode> {
             } else {
                 e.or_server_lost(&server.info().label)
             };
-            server.shutdown().await.ok();
+            server
+                .shutdown_with(querylab::run::cleanup(shutdown))
+                .await
+                .ok();
             return Err(e);
         }
     };

@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::load::{LoadOptions, load};
 use crate::measure::{MeasureConfig, Measurer};
 use crate::progress::Progress;
-use crate::provision::{ProvisionConfig, Server, provision};
+use crate::provision::{Cleanup, ProvisionConfig, Server, provision};
 use crate::results::{Dataset, Machine, RunResults, RunSettings, RunStatus, SCHEMA_VERSION};
 use crate::shutdown::Shutdown;
 
@@ -132,7 +132,7 @@ async fn run_all(
         )
         .await
         .map_err(|e| e.or_server_lost(&server.info().label));
-        let down = server.shutdown().await;
+        let down = server.shutdown_with(cleanup(shutdown)).await;
         r?;
         down?;
     }
@@ -209,6 +209,16 @@ pub fn check_images(images: &[String]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// After an interrupt, the server's files are removed in the background so that
+/// querylab exits at once (see [`Cleanup::Detach`]).
+pub fn cleanup(shutdown: &Shutdown) -> Cleanup {
+    if shutdown.is_triggered() {
+        Cleanup::Detach
+    } else {
+        Cleanup::Wait
+    }
 }
 
 /// Clones of the template held at once while measuring `selected`: one per variant

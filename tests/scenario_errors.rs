@@ -60,6 +60,15 @@ fn mangled_scenarios_never_panic() {
         })
         .collect();
     inputs.extend(corpus().iter().map(|p| std::fs::read_to_string(p).unwrap()));
+    // Valid and server-failing scenarios too: mutations of good files reach deeper.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios");
+    for dir in [root.clone(), root.join("bad_db")] {
+        for e in std::fs::read_dir(&dir).unwrap().flatten() {
+            if e.path().extension().is_some_and(|x| x == "toml") {
+                inputs.push(std::fs::read_to_string(e.path()).unwrap());
+            }
+        }
+    }
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     let alphabet = b"[]{}=\"'#\n .,:abc0123$_\\";
     for i in 0..3000 {
@@ -79,7 +88,9 @@ fn mangled_scenarios_never_panic() {
             }
         }
         let text = String::from_utf8_lossy(&bytes);
-        match catalog::parse(&text, "fuzz.toml", None) {
+        // With the corpus dir as base, so that file references resolve (or fail
+        // with a position) instead of all stopping at the first missing file.
+        match catalog::parse(&text, "fuzz.toml", Some(&root.join("bad_db"))) {
             Ok(_) => {}
             Err(Error::Scenario { line, column, .. }) => assert!(line >= 1 && column >= 1),
             Err(other) => panic!("mutation {i}: unpositioned error {other}"),

@@ -155,7 +155,8 @@ pub async fn provision(config: &ProvisionConfig) -> Result<Provisioned> {
         label: image.to_string(),
         image: Some(image.to_string()),
         data_dir: None,
-        teardown: Some(Box::new(move || drop(guard))),
+        // Removing the container is the engine's work either way.
+        teardown: Some(Box::new(move |_| drop(guard))),
     })
 }
 

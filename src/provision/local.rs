@@ -28,7 +28,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::{Gid, Pid, Uid, User, chown, geteuid};
 use tokio_postgres::NoTls;
 
-use super::{ProvisionConfig, Provisioned};
+use super::{Cleanup, ProvisionConfig, Provisioned};
 use crate::error::{Error, Result};
 
 /// Superuser created by `initdb -U`.
@@ -184,9 +184,9 @@ pub async fn provision_with(
         backend: "local",
         label: format!("local-pg{major}"),
         image: None,
-        teardown: Some(Box::new(move || {
+        teardown: Some(Box::new(move |cleanup| {
             let mut cluster = cluster;
-            cluster.stop();
+            cluster.stop(cleanup);
         })),
     })
 }
@@ -416,8 +416,12 @@ struct Cluster {
 }
 
 impl Cluster {
-    /// Stops the postmaster (if any) and removes the temp dir.
-    fn stop(&mut self) {
+    /// Stops the postmaster (if any) and removes the temp dir: now, or with
+    /// [`Cleanup::Detach`] by an `rm -rf` in its own session that outlives us.
+    fn stop(&mut self, cleanup: Cleanup) {
+        if cleanup == Cleanup::Detach && self.stop_detached().is_ok() {
+            return;
+        }
         self.stop_postmaster();
         if let Err(e) = std::fs::remove_dir_all(&self.dir)
             && e.kind() != std::io::ErrorKind::NotFound
@@ -427,6 +431,51 @@ impl Cluster {
                 self.dir.display()
             );
         }
+    }
+
+    /// SIGQUIT to the postmaster now; then a detached shell waits for it to exit
+    /// (up to 10 s, then SIGKILL) and removes the directory. The postmaster of a
+    /// 1M-row run was seen to take over a second to exit after its last child.
+    fn stop_detached(&mut self) -> std::io::Result<()> {
+        let mut pid = String::new();
+        if let Some(child) = self.postmaster.as_mut()
+            && matches!(child.try_wait(), Ok(None))
+        {
+            let raw = i32::try_from(child.id()).unwrap_or(0);
+            let _ = kill(Pid::from_raw(raw), Signal::SIGQUIT);
+            let deadline = Instant::now() + Duration::from_millis(300);
+            while Instant::now() < deadline && matches!(child.try_wait(), Ok(None)) {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            if matches!(child.try_wait(), Ok(None)) {
+                pid = raw.to_string();
+            }
+        }
+        // $1: the postmaster's pid (empty when it is gone), $2: the directory. A
+        // zombie (state Z: exited, reaped by init once we are gone) counts as gone.
+        const SCRIPT: &str = r#"
+            if [ -n "$1" ]; then
+                i=0
+                while [ $i -lt 200 ] && [ -d /proc/$1 ] && [ "$(cut -d' ' -f3 /proc/$1/stat 2>/dev/null)" != Z ]; do
+                    sleep 0.05; i=$((i+1))
+                done
+                [ $i -ge 200 ] && kill -9 "$1" 2>/dev/null
+            fi
+            rm -rf -- "$2""#;
+        Command::new("sh")
+            .args(["-c", SCRIPT, "querylab-cleanup", &pid])
+            .arg(&self.dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            // Not in our process group: a second Ctrl-C must not stop it.
+            .process_group(0)
+            .spawn()?;
+        // The shell owns the rest: dropping the handle neither kills nor waits, and
+        // the guard's own drop must not remove the directory under it.
+        self.postmaster = None;
+        self.keep = true;
+        Ok(())
     }
 
     /// Immediate shutdown (SIGQUIT: no checkpoint, the data is thrown away), then
@@ -458,7 +507,7 @@ impl Cluster {
 impl Drop for Cluster {
     fn drop(&mut self) {
         if !self.keep {
-            self.stop();
+            self.stop(Cleanup::Wait);
         }
     }
 }
