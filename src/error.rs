@@ -110,7 +110,7 @@ pub enum Error {
     },
 
     /// The run was interrupted by Ctrl-C or SIGTERM.
-    #[error("interrupted: stopped and cleaned up; partial results were kept")]
+    #[error("interrupted: stopped and cleaned up what it started")]
     Interrupted,
 }
 

@@ -194,6 +194,9 @@ struct CheckArgs {
     /// Least between-run scatter assumed (log-scale standard deviation).
     #[arg(long, default_value_t = CheckOptions::default().run_scatter_floor)]
     run_scatter_floor: f64,
+    /// Smallest slowdown per execution, in microseconds, that can fail the check.
+    #[arg(long, default_value_t = CheckOptions::default().time_floor_ns / 1000.0)]
+    time_floor_us: f64,
     /// Minimum timed samples per variant when running now.
     #[arg(long, default_value_t = 30)]
     run_min_samples: u32,
@@ -420,9 +423,10 @@ async fn cmd_run(a: RunArgs, shutdown: &Shutdown) -> Result<ExitCode> {
         Err(e) => {
             // Whatever was measured is kept, and rendered.
             if let Ok(partial) = querylab::results::RunResults::read(&results_path) {
+                let measured: usize = partial.datasets.iter().map(|d| d.comparisons.len()).sum();
                 let report = querylab::report::write_reports(&[partial], &out_dir);
                 eprintln!(
-                    "querylab: partial results kept in {}{}",
+                    "querylab: partial results ({measured} comparisons measured) kept in {}{}",
                     results_path.display(),
                     report
                         .map(|f| format!(" (report: {})", f.html.display()))
@@ -479,6 +483,7 @@ async fn cmd_check(a: CheckArgs, shutdown: &Shutdown) -> Result<ExitCode> {
         ignore_timing: a.ignore_timing,
         allow_plan_change: a.allow_plan_change,
         run_scatter_floor: a.run_scatter_floor,
+        time_floor_ns: a.time_floor_us * 1000.0,
         ..CheckOptions::default()
     };
     opts.validate()?;

@@ -743,7 +743,8 @@ fn bmf_has_the_documented_shape() {
 fn renderings_list_every_variant_and_json_round_trips() {
     let mut rng = ChaCha8Rng::seed_from_u64(13);
     let base = scenario(&mut rng, 20, |_| 1.0);
-    let mut cur = scenario(&mut rng, 20, |i| if i == 0 { 2.0 } else { 1.0 });
+    // 50 µs → 250 µs: over the 100 µs time floor.
+    let mut cur = scenario(&mut rng, 20, |i| if i == 0 { 5.0 } else { 1.0 });
     cur.datasets[0].comparisons[2].variants[0]
         .counters
         .as_mut()
@@ -916,4 +917,27 @@ fn a_timing_only_slowdown_needs_a_second_measurement_to_fail() {
         "{:?}",
         r.notes
     );
+}
+
+#[test]
+fn a_slowdown_under_the_time_floor_is_only_a_warning() {
+    let mut rng = ChaCha8Rng::seed_from_u64(21);
+    let base = scenario(&mut rng, 30, |_| 1.0);
+    // Variant 0's 50 µs doubles: significant and +100%, but 50 µs per execution.
+    let cur = scenario(&mut rng, 30, |i| if i == 0 { 2.0 } else { 1.0 });
+    let r = check(&base, &cur);
+    assert_eq!(r.regressions, 0, "{}", render_table(&r));
+    let v = &r.verdicts[0];
+    assert!(v.has(FindingKind::PossiblySlower), "{}", render_table(&r));
+    assert!(
+        render_table(&r).contains("time floor"),
+        "{}",
+        render_table(&r)
+    );
+    // With no floor the same data fails.
+    let opts = CheckOptions {
+        time_floor_ns: 0.0,
+        ..CheckOptions::default()
+    };
+    assert_eq!(compare(&base, &cur, &opts).regressions, 1);
 }

@@ -119,6 +119,13 @@ pub struct CheckOptions {
     /// about ±2%): the clock never repeats better than that between two runs, and
     /// with too few stable variants to measure the scatter it is all there is.
     pub run_scatter_floor: f64,
+    /// Smallest slowdown, in nanoseconds per execution after the machine factor, that
+    /// can fail the check (default 100,000 = 100 µs). Below it a sample's time on a
+    /// shared runner is the client round trip and the scheduler more than the query
+    /// (seen: an unchanged 78 µs lookup measured at 154 µs on a fresh server, twice);
+    /// a sub-millisecond query that really got worse shows in its plan or blocks,
+    /// which are gated whatever the clock says. Smaller slowdowns are warnings.
+    pub time_floor_ns: f64,
 }
 
 impl Default for CheckOptions {
@@ -138,6 +145,7 @@ impl Default for CheckOptions {
             min_drift_variants: 5,
             run_scatter: true,
             run_scatter_floor: 0.02,
+            time_floor_ns: 100_000.0,
         }
     }
 }
@@ -174,6 +182,13 @@ impl CheckOptions {
                 "rows-tolerance",
                 self.rows_tolerance,
                 "a fraction ≥ 0, e.g. 0",
+            );
+        }
+        if !(self.time_floor_ns.is_finite() && self.time_floor_ns >= 0.0) {
+            return bad(
+                "time-floor-us",
+                self.time_floor_ns / 1000.0,
+                "microseconds ≥ 0, e.g. 100",
             );
         }
         Ok(())

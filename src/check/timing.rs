@@ -215,6 +215,19 @@ pub(crate) fn judge(
     opts: &CheckOptions,
 ) {
     let ratio = raw.point / noise.drift;
+    let added = raw.cur_median / noise.drift - raw.base_median;
+    let under_floor;
+    let not_gated = match not_gated {
+        None if added < opts.time_floor_ns => {
+            under_floor = format!(
+                "{} more per execution is under the time floor of {} (--time-floor-us)",
+                fmt::ns(added.max(0.0)),
+                fmt::ns(opts.time_floor_ns)
+            );
+            Some(under_floor.as_str())
+        }
+        other => other,
+    };
     let l = ratio.ln();
     let (run_sd, q) = noise.for_variant(stable.then_some(l));
     let lo = (l - q * raw.se_lo.hypot(run_sd)).exp();
