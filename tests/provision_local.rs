@@ -6,6 +6,9 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+mod common;
+
+use common::cluster::children_of;
 use querylab::provision::{self, BackendKind, ProvisionConfig, Server, local};
 
 fn local_config() -> ProvisionConfig {
@@ -49,28 +52,6 @@ fn footprint_of(data: &Path) -> Footprint {
         postmaster,
         children,
     }
-}
-
-/// Pids whose parent is `pid`, from /proc.
-fn children_of(pid: i32) -> Vec<i32> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(child) = entry.file_name().to_string_lossy().parse::<i32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
-            continue;
-        };
-        // Fields after the parenthesised command name: state, ppid, ...
-        let Some(after) = stat.rsplit_once(')').map(|(_, a)| a) else {
-            continue;
-        };
-        let ppid: Option<i32> = after.split_whitespace().nth(1).and_then(|p| p.parse().ok());
-        if ppid == Some(pid) {
-            out.push(child);
-        }
-    }
-    out
 }
 
 fn alive(pid: i32) -> bool {

@@ -1,6 +1,8 @@
 //! Bad scenario files: every mistake is one precise `file:line:column: what` error,
 //! and no input, however mangled, makes the parser panic.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use querylab::Error;
@@ -9,14 +11,7 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 fn corpus() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios/bad");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("corpus dir")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .collect();
-    files.sort();
-    files
+    common::scenario_corpus("bad")
 }
 
 #[test]

@@ -34,3 +34,17 @@ pub async fn server() -> Server {
 
 pub mod cli;
 pub mod cluster;
+
+/// The `.toml` files of `tests/scenarios/<dir>`, sorted: a corpus of scenario files.
+pub fn scenario_corpus(dir: &str) -> Vec<std::path::PathBuf> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/scenarios")
+        .join(dir);
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
+        .expect("corpus dir")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    files
+}
