@@ -2,6 +2,7 @@
 //! (no database), so the results are built in code by `report_fixture` with plans
 //! captured from a real PostgreSQL.
 
+mod common;
 mod report_fixture;
 
 use querylab::report::escape::md_row_cells;
