@@ -40,7 +40,6 @@
 mod bmf;
 mod compare;
 mod confirm;
-mod dist;
 mod fmt;
 mod gates;
 mod json;

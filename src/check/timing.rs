@@ -29,10 +29,10 @@
 //! variants) and the environments differ, timing is reported but never gated.
 
 use super::CheckOptions;
-use super::dist::{normal_quantile, t_quantile};
 use super::fmt;
 use super::verdict::{FindingKind, Severity, TimingChange, Verdict};
 use crate::stats;
+use crate::stats::{normal_quantile, t_quantile};
 
 /// Fewest stable variants for a machine factor and run scatter: with fewer, the
 /// scatter left after leaving one variant out rests on too few degrees of freedom.

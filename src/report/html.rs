@@ -216,7 +216,7 @@ fn environment(run: &RunResults, out: &mut String) {
                 .map(esc)
                 .unwrap_or_else(|| "all comparisons".into()),
         ),
-        ("protocol", esc(&s.protocol)),
+        ("protocol", esc(s.protocol.as_str())),
         (
             "sampling",
             format!(
