@@ -443,7 +443,7 @@ async fn cmd_run(a: RunArgs, shutdown: &Shutdown) -> Result<ExitCode> {
             serde_json::to_string_pretty(&results).expect("results serialize")
         );
     } else {
-        print!("{}", querylab::table::render(&results));
+        print!("{}", querylab::report::terminal::render(&results));
         println!("results: {}", results_path.display());
         println!("report:  {}", files.html.display());
     }
@@ -458,7 +458,7 @@ async fn cmd_run(a: RunArgs, shutdown: &Shutdown) -> Result<ExitCode> {
                     .any(|v| matches!(v.status, querylab::results::VariantStatus::Failed { .. }))
         });
     Ok(if broken {
-        for line in querylab::table::problems(&results) {
+        for line in querylab::report::terminal::problems(&results) {
             eprintln!("querylab: {line}");
         }
         eprintln!(

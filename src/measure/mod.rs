@@ -351,21 +351,9 @@ fn outcome(variant: &str, description: String, held: bool, detail: String) -> Ex
     }
 }
 
-/// Formats nanoseconds for people: `1.23 ms`, `456 µs`, `2.1 s`.
-pub fn fmt_ns(ns: f64) -> String {
-    if ns >= 1e9 {
-        format!("{:.2} s", ns / 1e9)
-    } else if ns >= 1e6 {
-        format!("{:.2} ms", ns / 1e6)
-    } else if ns >= 1e3 {
-        format!("{:.1} µs", ns / 1e3)
-    } else {
-        format!("{ns:.0} ns")
-    }
-}
-
 fn fmt_opt_ns(ns: Option<f64>) -> String {
-    ns.map(fmt_ns).unwrap_or_else(|| "n/a".into())
+    ns.map(crate::units::duration_ns)
+        .unwrap_or_else(|| "n/a".into())
 }
 
 /// Converts a sampling duration field.
