@@ -102,8 +102,8 @@ pub enum Error {
     #[error(
         "not enough disk space in {}: {what} needs about {} but only {} is free; use a smaller --rows, free some space, or point TMPDIR at a larger disk",
         .path.display(),
-        crate::load::space::human(*.needed),
-        crate::load::space::human(*.available)
+        crate::units::bytes(*.needed),
+        crate::units::bytes(*.available)
     )]
     DiskSpace {
         /// Where the server's data lives.

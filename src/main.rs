@@ -258,14 +258,14 @@ async fn cmd_run(a: RunArgs, shutdown: &Shutdown) -> Result<ExitCode> {
     if a.json {
         println!("{}", to_json(&done.results));
     } else {
-        print!("{}", querylab::table::render(&done.results));
+        print!("{}", querylab::report::terminal::render(&done.results));
         println!("results: {}", done.results_path.display());
         println!("report:  {}", done.files.html.display());
     }
     if !done.results.has_failures() {
         return Ok(ExitCode::SUCCESS);
     }
-    for line in querylab::table::problems(&done.results) {
+    for line in querylab::report::terminal::problems(&done.results) {
         eprintln!("querylab: {line}");
     }
     eprintln!(

@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use super::fmt_ns;
 use crate::catalog::{Comparison, ResultExpectation};
 use crate::results::{
     CheckStatus, ComparisonResult, ExpectationOutcome, ResultCheck, ResultOrder, VariantResult,
@@ -190,7 +189,8 @@ fn outcome(variant: &str, description: String, held: bool, detail: String) -> Ex
 }
 
 fn fmt_opt_ns(ns: Option<f64>) -> String {
-    ns.map(fmt_ns).unwrap_or_else(|| "n/a".into())
+    ns.map(crate::units::duration_ns)
+        .unwrap_or_else(|| "n/a".into())
 }
 
 #[cfg(test)]

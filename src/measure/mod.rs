@@ -171,19 +171,6 @@ pub fn blank_result(
     }
 }
 
-/// Formats nanoseconds for people: `1.23 ms`, `456 µs`, `2.1 s`.
-pub fn fmt_ns(ns: f64) -> String {
-    if ns >= 1e9 {
-        format!("{:.2} s", ns / 1e9)
-    } else if ns >= 1e6 {
-        format!("{:.2} ms", ns / 1e6)
-    } else if ns >= 1e3 {
-        format!("{:.1} µs", ns / 1e3)
-    } else {
-        format!("{ns:.0} ns")
-    }
-}
-
 /// Converts a sampling duration field.
 fn dur(ns: u64) -> Duration {
     Duration::from_nanos(ns)
