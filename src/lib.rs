@@ -14,17 +14,22 @@
 //!   database kept as a template for clones.
 //! - [`catalog`]: scenario files (TOML) — schema, data, index sets, comparisons,
 //!   variants, expectations. The built-in ones live in `fixtures/scenarios/`.
-//! - [`measure`]: runs each variant on its own clone: warm-up, samples, statistics,
-//!   plans and result checks.
+//! - [`measure`]: runs each variant on its own clone, one direction per variant
+//!   (set up → sample → explain → close), then judges the comparison (speed-ups,
+//!   result check, winner, expectations).
 //! - [`explain`]: `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)` parsed into one typed plan
 //!   tree ([`explain::PlanNode`]), from which come the counters CI gates on and the
 //!   findings the report flags.
-//! - [`stats`]: medians, percentiles, bootstrap intervals, growth exponents.
-//! - [`results`]: `results.json`, the contract read by reports and checks.
+//! - [`stats`]: medians, percentiles, bootstrap intervals, growth exponents, and
+//!   the normal and t quantiles of the check's intervals.
+//! - [`results`]: `results.json`, the contract read by reports and checks, and how
+//!   a new one is started ([`results::RunResults::new`]).
 //! - [`report`]: the renderings of results: HTML (inline SVG plots), Markdown, and the
 //!   terminal table printed by `querylab run`; run against run with `check`'s verdicts.
 //! - [`check`]: baseline comparison for CI: plan/buffer gates and significant slowdowns.
-//! - [`run`]: the orchestration of `querylab run` (provision → load → measure → write).
+//! - [`run`]: the orchestration of `querylab run` (provision → load → measure → write)
+//!   and of `querylab load`, the output directory and the partial report on failure:
+//!   everything the binary does but parse flags.
 //! - [`env`]: the one place that reads environment variables (for benches and tests).
 //!
 //! Supporting modules: [`error`], [`secret`] (password redaction), [`shutdown`]

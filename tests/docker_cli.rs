@@ -356,3 +356,50 @@ async fn auto_falls_back_to_local_with_one_line_when_no_engine_answers() {
     .await;
     assert!(line.contains("no Docker engine"), "{line}");
 }
+
+#[tokio::test]
+async fn auto_uses_a_locally_built_image_when_the_default_one_is_absent() {
+    let _engine = lock_engine().await;
+    let Some(image) = engine_with_image().await else {
+        return;
+    };
+    let default = querylab::provision::DEFAULT_PG_IMAGE;
+    if docker_cli_has_image(default) {
+        eprintln!("skipping: {default} is present locally, so it is the one used");
+        return;
+    }
+    assert!(
+        image.starts_with(querylab::provision::docker::LOCAL_BUILD_REPO),
+        "the image under test ({image}) is not one built by scripts/build-postgres-image.sh"
+    );
+    let before = footprint().await;
+    let mut cmd = querylab();
+    cmd.args(["load", "--backend", "auto", "--rows", "1000", "--json"])
+        .env_remove("QUERYLAB_PG_IMAGE");
+    let out = output(cmd).await;
+    assert_ok(&out, "querylab load --backend auto, no --pg-image");
+    let report: LoadReport = serde_json::from_slice(&out.stdout).expect("load --json");
+    assert_eq!(report.backend, "docker", "docker, not the local fallback");
+    let stderr = text(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    let [line] = lines.as_slice() else {
+        panic!("one line on stderr, got:\n{stderr}");
+    };
+    let prefix = format!(
+        "querylab: {default} is not present locally; using the locally built {}:",
+        querylab::provision::docker::LOCAL_BUILD_REPO
+    );
+    assert!(line.starts_with(&prefix), "{line}");
+    assert!(!line.contains("registry"), "{line}");
+    assert_eq!(footprint().await, before, "the container is removed");
+}
+
+/// Whether the engine has `image` locally (`docker image inspect`).
+fn docker_cli_has_image(image: &str) -> bool {
+    Command::new("docker")
+        .args(["image", "inspect", "-f", "{{.Id}}", image])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}

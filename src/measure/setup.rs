@@ -311,8 +311,8 @@ pub(super) async fn apply_index_set(
     }
     let write_table = match &set.write_table {
         Some(t) => Some(cost::regclass(client, t).await.map_err(|e| match e {
-            Error::Invalid(why) => Stop::Variant(Failed(format!(
-                "{}:{}:{}: index set {}: {why}; name an existing schema-qualified table",
+            Error::NoSuchTable { table } => Stop::Variant(Failed(format!(
+                "{}:{}:{}: index set {}: write_table {table} does not exist; name an existing schema-qualified table",
                 m.scenario.source, set.pos.line, set.pos.column, set.name
             ))),
             e => Stop::from(e),

@@ -181,6 +181,29 @@ pub async fn usable(config: &ProvisionConfig) -> std::result::Result<(), String>
         .map_err(reason)
 }
 
+/// Repository of the images `scripts/build-postgres-image.sh` builds.
+pub const LOCAL_BUILD_REPO: &str = "querylab/postgres";
+
+/// With no `--pg-image`, on a machine where [`DEFAULT_PG_IMAGE`] is not present but
+/// an image built by `scripts/build-postgres-image.sh` is, that image (the newest):
+/// a machine without registry access then uses what it built instead of failing
+/// to pull the default. `None` otherwise — an image was named, no engine answers,
+/// the default is present, or nothing was built — and the default applies as before.
+pub async fn local_stand_in(config: &ProvisionConfig) -> Option<String> {
+    if config.pg_image.is_some() {
+        return None;
+    }
+    let docker = engine::engine().await.ok()?;
+    if engine::has_image(&docker, DEFAULT_PG_IMAGE).await {
+        return None;
+    }
+    engine::local_tags(&docker, LOCAL_BUILD_REPO)
+        .await
+        .ok()?
+        .into_iter()
+        .next()
+}
+
 /// Ok when a Docker engine answers; else why not.
 pub async fn engine_answers() -> std::result::Result<(), String> {
     engine::engine().await.map(drop).map_err(reason)

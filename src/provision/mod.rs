@@ -182,7 +182,33 @@ impl std::fmt::Debug for Server {
 
 /// Provisions a server as `config` says. With `auto`, each fallback prints one line
 /// on stderr (unless quiet) saying why.
+///
+/// With `docker` or `auto` and no image named, an image built locally by
+/// `scripts/build-postgres-image.sh` stands in for an absent [`DEFAULT_PG_IMAGE`]
+/// (see [`docker::local_stand_in`]), and one line says so.
 pub async fn provision(config: &ProvisionConfig) -> Result<Server> {
+    let stand_in = match config.backend {
+        BackendKind::Docker | BackendKind::Auto if config.database_url.is_none() => {
+            docker::local_stand_in(config).await
+        }
+        _ => None,
+    };
+    let resolved;
+    let config = match stand_in {
+        Some(image) => {
+            if !config.quiet {
+                eprintln!(
+                    "querylab: {DEFAULT_PG_IMAGE} is not present locally; using the locally built {image} (--pg-image chooses another)"
+                );
+            }
+            resolved = ProvisionConfig {
+                pg_image: Some(image),
+                ..config.clone()
+            };
+            &resolved
+        }
+        None => config,
+    };
     let provisioned = match config.backend {
         BackendKind::Url => url::provision(config).await?,
         BackendKind::Local => local::provision(config).await?,

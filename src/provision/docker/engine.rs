@@ -9,8 +9,8 @@ use futures_util::StreamExt;
 use testcontainers::bollard::Docker;
 use testcontainers::bollard::errors::Error as BollardError;
 use testcontainers::bollard::query_parameters::{
-    CreateImageOptions, InspectContainerOptions, ListContainersOptions, ListNetworksOptions,
-    ListVolumesOptions, RemoveContainerOptions,
+    CreateImageOptions, InspectContainerOptions, ListContainersOptions, ListImagesOptions,
+    ListNetworksOptions, ListVolumesOptions, RemoveContainerOptions,
 };
 
 /// How long the engine may take to answer a ping before we call it absent.
@@ -126,6 +126,35 @@ pub(super) async fn ensure_image(
         );
     }
     Ok(())
+}
+
+/// Whether `reference` is present locally (no pull).
+pub(super) async fn has_image(docker: &Docker, reference: &str) -> bool {
+    docker.inspect_image(reference).await.is_ok()
+}
+
+/// The local tags of repository `repo` (`repo:tag`), newest image first.
+pub(super) async fn local_tags(docker: &Docker, repo: &str) -> Result<Vec<String>, String> {
+    let filters = HashMap::from([("reference".to_string(), vec![format!("{repo}:*")])]);
+    let options = ListImagesOptions {
+        filters: Some(filters),
+        ..Default::default()
+    };
+    let mut images = docker
+        .list_images(Some(options))
+        .await
+        .map_err(|e| short(&e))?;
+    images.sort_by_key(|i| std::cmp::Reverse(i.created));
+    let prefix = format!("{repo}:");
+    Ok(images
+        .into_iter()
+        .flat_map(|i| {
+            let mut tags = i.repo_tags;
+            tags.sort();
+            tags
+        })
+        .filter(|t| t.starts_with(&prefix))
+        .collect())
 }
 
 /// Ids of all containers (running or not) carrying `label=value`.
