@@ -10,6 +10,8 @@ use crate::escape::html;
 use crate::explain::{self, Finding, PlanNode};
 use crate::units::{count, duration_ns, sig3};
 
+use super::parts::wrapping;
+
 /// Renders a stored plan as nested lists; an unreadable plan renders its raw JSON.
 pub fn render_html(value: &Value) -> String {
     let statements = explain::parse(value);
@@ -108,7 +110,7 @@ fn render_node(n: &PlanNode, under_limit: bool, out: &mut String) {
                 out,
                 "<span><b>{}:</b> <code>{}</code></span>",
                 html(k),
-                html(v)
+                wrapping(v)
             );
         }
         out.push_str("</div>");
@@ -166,6 +168,17 @@ mod tests {
         assert!(!h.contains("<img"));
         assert!(h.contains("execution 121 ms"));
         assert_eq!(h.matches("<li>").count(), 3);
+    }
+
+    #[test]
+    fn long_arrays_wrap_between_elements() {
+        let ids: Vec<String> = (1..=500).map(|i| i.to_string()).collect();
+        let cond = format!("(id = ANY ('{{{}}}'::integer[]))", ids.join(","));
+        let h = render_html(
+            &json!([{"Plan": {"Node Type": "Seq Scan", "Relation Name": "t", "Filter": cond}}]),
+        );
+        assert!(h.contains("&#39;{1,<wbr>2,<wbr>3,<wbr>"), "{h}");
+        assert_eq!(h.matches("<wbr>").count(), 499);
     }
 
     #[test]
