@@ -2,7 +2,7 @@
 //! runs, its expectations hold and its variants agree; a planted wrong variant is
 //! caught; deterministic counters repeat exactly on a fresh load of the same data;
 //! measurers sharing one server (as the benches do) never collide on clone names.
-mod common;
+use crate::common;
 
 use std::path::Path;
 

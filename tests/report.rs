@@ -2,7 +2,7 @@
 //! (no database), so the results are built in code by `report_fixture` with plans
 //! captured from a real PostgreSQL.
 
-mod report_fixture;
+use crate::report_fixture;
 
 use querylab::escape::md_row_cells;
 use querylab::report::{render_html, render_markdown, write_reports};

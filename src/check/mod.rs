@@ -41,7 +41,6 @@ mod bmf;
 mod cells;
 mod compare;
 mod confirm;
-mod dist;
 mod gates;
 mod json;
 mod markdown;

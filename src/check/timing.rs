@@ -29,9 +29,9 @@
 //! variants) and the environments differ, timing is reported but never gated.
 
 use super::CheckOptions;
-use super::dist::{normal_quantile, t_quantile};
 use super::verdict::{FindingKind, Severity, TimingChange, Verdict};
 use crate::stats;
+use crate::stats::{normal_quantile, t_quantile};
 use crate::units::{duration_ns, level, percent};
 
 /// Fewest stable variants for a machine factor and run scatter: with fewer, the

@@ -221,7 +221,7 @@ mod tests {
             executions_per_sample: 1,
             index_set: "none".into(),
             index_ddl: vec![],
-            protocol: "prepared".into(),
+            protocol: crate::results::Protocol::Prepared,
             fresh_clone_per_sample: false,
             status: VariantStatus::Ok,
             samples_ns: vec![median as u64],

@@ -378,7 +378,7 @@ fn variant_details(v: &VariantResult, out: &mut String) {
     let _ = write!(
         out,
         "<p class=\"muted\">{} protocol{}</p>",
-        esc(&v.protocol),
+        esc(v.protocol.as_str()),
         if v.fresh_clone_per_sample {
             "; each sample on a fresh clone"
         } else {

@@ -47,7 +47,7 @@ pub(in crate::report) fn render(run: &RunResults, out: &mut String) {
                 .map(esc)
                 .unwrap_or_else(|| "all comparisons".into()),
         ),
-        ("protocol", esc(&s.protocol)),
+        ("protocol", esc(s.protocol.as_str())),
         (
             "sampling",
             format!(
