@@ -129,26 +129,8 @@ fn render_node(n: &PlanNode, under_limit: bool, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::explain::tests::report_plan as plan;
     use serde_json::json;
-
-    fn plan() -> Value {
-        json!([{
-            "Plan": {
-                "Node Type": "Limit", "Actual Rows": 50.0, "Plan Rows": 50.0, "Actual Loops": 1,
-                "Actual Total Time": 120.5, "Shared Hit Blocks": 9000, "Shared Read Blocks": 1200,
-                "Plans": [{
-                    "Node Type": "Seq Scan", "Relation Name": "ml_jobs", "Alias": "ml_jobs",
-                    "Actual Rows": 5000.0, "Plan Rows": 120.0, "Actual Loops": 1,
-                    "Rows Removed by Filter": 995000.0, "Filter": "(status = 'pending'::text)",
-                    "Actual Total Time": 119.0, "Shared Hit Blocks": 9000, "Shared Read Blocks": 1200
-                }, {
-                    "Node Type": "Index Scan", "Relation Name": "<img src=x>", "Index Name": "idx_</b>",
-                    "Actual Rows": 1.0, "Plan Rows": 1.0, "Actual Loops": 0
-                }]
-            },
-            "Planning Time": 0.2, "Execution Time": 121.0
-        }])
-    }
 
     #[test]
     fn nodes_cut_short_by_a_limit_are_not_flagged() {
