@@ -447,7 +447,7 @@ fn blocks(v: &Value, key: &str) -> Option<u64> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use serde_json::json;
 
@@ -511,7 +511,9 @@ mod tests {
         assert_eq!(acc.indexes, vec!["a_idx", "b_idx"]);
     }
 
-    fn report_plan() -> Value {
+    /// A captured-shape plan with a large sequential scan, a misestimate and
+    /// markup in names; the report's plan tests render it too.
+    pub(crate) fn report_plan() -> Value {
         json!([{
             "Plan": {
                 "Node Type": "Limit", "Actual Rows": 50.0, "Plan Rows": 50.0, "Actual Loops": 1,

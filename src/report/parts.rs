@@ -10,6 +10,13 @@ use crate::units::count;
 
 use super::headline;
 
+/// Escapes `text` for HTML and lets it wrap after every comma: a parameter array of
+/// 500 ids, or an `= ANY ('{…}')` condition, then wraps between ids, not in the
+/// middle of one (the stylesheet breaks anywhere only when there is no comma).
+pub(super) fn wrapping(text: &str) -> String {
+    esc(text).replace(',', ",<wbr>")
+}
+
 /// Anchor of comparison `ci` of dataset `di`.
 pub(super) fn anchor(di: usize, ci: usize) -> String {
     format!("c{di}-{ci}")

@@ -10,6 +10,8 @@ use crate::escape::html;
 use crate::explain::{self, Finding, PlanNode};
 use crate::units::{count, duration_ns, sig3};
 
+use super::parts::wrapping;
+
 /// Renders a stored plan as nested lists; an unreadable plan renders its raw JSON.
 pub fn render_html(value: &Value) -> String {
     let statements = explain::parse(value);
@@ -108,7 +110,7 @@ fn render_node(n: &PlanNode, under_limit: bool, out: &mut String) {
                 out,
                 "<span><b>{}:</b> <code>{}</code></span>",
                 html(k),
-                html(v)
+                wrapping(v)
             );
         }
         out.push_str("</div>");
@@ -127,26 +129,8 @@ fn render_node(n: &PlanNode, under_limit: bool, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::explain::tests::report_plan as plan;
     use serde_json::json;
-
-    fn plan() -> Value {
-        json!([{
-            "Plan": {
-                "Node Type": "Limit", "Actual Rows": 50.0, "Plan Rows": 50.0, "Actual Loops": 1,
-                "Actual Total Time": 120.5, "Shared Hit Blocks": 9000, "Shared Read Blocks": 1200,
-                "Plans": [{
-                    "Node Type": "Seq Scan", "Relation Name": "ml_jobs", "Alias": "ml_jobs",
-                    "Actual Rows": 5000.0, "Plan Rows": 120.0, "Actual Loops": 1,
-                    "Rows Removed by Filter": 995000.0, "Filter": "(status = 'pending'::text)",
-                    "Actual Total Time": 119.0, "Shared Hit Blocks": 9000, "Shared Read Blocks": 1200
-                }, {
-                    "Node Type": "Index Scan", "Relation Name": "<img src=x>", "Index Name": "idx_</b>",
-                    "Actual Rows": 1.0, "Plan Rows": 1.0, "Actual Loops": 0
-                }]
-            },
-            "Planning Time": 0.2, "Execution Time": 121.0
-        }])
-    }
 
     #[test]
     fn nodes_cut_short_by_a_limit_are_not_flagged() {
@@ -166,6 +150,17 @@ mod tests {
         assert!(!h.contains("<img"));
         assert!(h.contains("execution 121 ms"));
         assert_eq!(h.matches("<li>").count(), 3);
+    }
+
+    #[test]
+    fn long_arrays_wrap_between_elements() {
+        let ids: Vec<String> = (1..=500).map(|i| i.to_string()).collect();
+        let cond = format!("(id = ANY ('{{{}}}'::integer[]))", ids.join(","));
+        let h = render_html(
+            &json!([{"Plan": {"Node Type": "Seq Scan", "Relation Name": "t", "Filter": cond}}]),
+        );
+        assert!(h.contains("&#39;{1,<wbr>2,<wbr>3,<wbr>"), "{h}");
+        assert_eq!(h.matches("<wbr>").count(), 499);
     }
 
     #[test]

@@ -29,55 +29,6 @@ pub fn plan(name: &str) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// Counters as the explain stage derives them (top node buffers, node types, indexes).
-fn counters(plan: &Value) -> Counters {
-    let root = &plan[0]["Plan"];
-    let mut node_types = Vec::new();
-    let mut indexes = Vec::new();
-    let mut head = Vec::new();
-    fn walk(
-        n: &Value,
-        types: &mut Vec<String>,
-        idx: &mut Vec<String>,
-        head: &mut Vec<String>,
-        top: bool,
-    ) {
-        let t = n["Node Type"].as_str().unwrap_or("?").to_string();
-        if !types.contains(&t) {
-            types.push(t.clone());
-        }
-        if let Some(i) = n["Index Name"].as_str() {
-            idx.push(i.to_string());
-        }
-        if top {
-            let mut h = t;
-            if let Some(i) = n["Index Name"].as_str() {
-                h = format!("{h} using {i}");
-            }
-            if let Some(r) = n["Relation Name"].as_str() {
-                h = format!("{h} on {r}");
-            }
-            head.push(h);
-        }
-        if let Some(children) = n["Plans"].as_array() {
-            for (k, c) in children.iter().enumerate() {
-                walk(c, types, idx, head, top && k == 0);
-            }
-        }
-    }
-    walk(root, &mut node_types, &mut indexes, &mut head, true);
-    indexes.sort();
-    Counters {
-        shared_hit: root["Shared Hit Blocks"].as_u64().unwrap_or(0),
-        shared_read: root["Shared Read Blocks"].as_u64().unwrap_or(0),
-        rows: root["Actual Rows"].as_u64().unwrap_or(0),
-        node_types,
-        indexes,
-        joins: vec![],
-        plan_head: head.join(" > "),
-    }
-}
-
 /// `n` samples around `median_ns`, deterministic for a given `seed`.
 pub fn samples(median_ns: f64, n: usize, seed: u64) -> Vec<u64> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -185,7 +136,8 @@ pub fn variant(s: &Spec, rows: u64, seed: u64) -> VariantResult {
         status: s.status.clone(),
         stats: quick_stats(&samples_ns),
         samples_ns,
-        counters: plan_value.as_ref().map(counters),
+        // Counters as the explain stage derives them, from the captured plan.
+        counters: plan_value.as_ref().map(querylab::explain::counters),
         plan: plan_value,
         result: (s.status == VariantStatus::Ok).then(|| ResultDigest {
             rows: s.rows,

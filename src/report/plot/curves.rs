@@ -5,7 +5,7 @@
 
 use plotters::prelude::*;
 
-use super::{Axis, FONT, Quantity, Ticked, short, svg};
+use super::{Axis, FONT, Quantity, Ticked, left_text, short, svg};
 use crate::units::sig3;
 
 /// One variant's curve.
@@ -105,17 +105,7 @@ pub fn draw(caption: &str, series: &[Series]) -> String {
                 color.stroke_width(3),
             ))?;
             legend_area.draw(&Circle::new((92, y), 4, color.filled()))?;
-            legend_area.draw(&Text::new(
-                legend_text(s),
-                (112, y),
-                (FONT, 13)
-                    .into_font()
-                    .color(&BLACK)
-                    .pos(plotters::style::text_anchor::Pos::new(
-                        plotters::style::text_anchor::HPos::Left,
-                        plotters::style::text_anchor::VPos::Center,
-                    )),
-            ))?;
+            legend_area.draw(&Text::new(legend_text(s), (112, y), left_text(13, &BLACK)))?;
         }
         Ok(())
     })

@@ -4,7 +4,7 @@
 
 use plotters::prelude::*;
 
-use super::{Axis, FONT, Quantity, Role, Ticked, row_chart, svg};
+use super::{Axis, Quantity, Role, Ticked, left_text, row_chart, svg};
 use crate::results::{ComparisonResult, VariantResult, VariantStatus};
 use crate::stats::percentile_sorted;
 use crate::units::duration_ns;
@@ -51,12 +51,7 @@ pub fn draw(c: &ComparisonResult, role: &dyn Fn(&VariantResult) -> Role) -> Stri
                         _ => crate::report::headline::status_text(v),
                     },
                     (axis.range().start, y),
-                    (FONT, 14).into_font().color(&color).pos(
-                        plotters::style::text_anchor::Pos::new(
-                            plotters::style::text_anchor::HPos::Left,
-                            plotters::style::text_anchor::VPos::Center,
-                        ),
-                    ),
+                    left_text(14, &color),
                 )))?;
                 continue;
             }

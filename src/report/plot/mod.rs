@@ -329,6 +329,18 @@ pub(crate) fn svg(
     }
 }
 
+/// Text style for labels that start at their anchor and are centred on it
+/// vertically (legends, the labels right of a row chart, notes in a row).
+pub(crate) fn left_text(size: u32, color: &RGBColor) -> TextStyle<'static> {
+    (FONT, size)
+        .into_font()
+        .color(color)
+        .pos(plotters::style::text_anchor::Pos::new(
+            plotters::style::text_anchor::HPos::Left,
+            plotters::style::text_anchor::VPos::Center,
+        ))
+}
+
 /// Draws a row of coloured legend swatches at pixel position `(x, y)` on `area`.
 pub(crate) fn legend(
     area: &DrawingArea<SVGBackend<'_>, Shift>,
@@ -344,13 +356,7 @@ pub(crate) fn legend(
         area.draw(&Text::new(
             text.to_string(),
             (cx + 17, y),
-            (FONT, 13)
-                .into_font()
-                .color(&BLACK)
-                .pos(plotters::style::text_anchor::Pos::new(
-                    plotters::style::text_anchor::HPos::Left,
-                    plotters::style::text_anchor::VPos::Center,
-                )),
+            left_text(13, &BLACK),
         ))?;
         // The SVG backend cannot measure text; 7 px per character is close enough
         // for the short legend words used here.
@@ -375,13 +381,7 @@ fn right_labels<X: Ranged<ValueType = f64>>(
         root.draw(&Text::new(
             text.clone(),
             (x_right + 10, y),
-            (FONT, 14)
-                .into_font()
-                .color(&BLACK)
-                .pos(plotters::style::text_anchor::Pos::new(
-                    plotters::style::text_anchor::HPos::Left,
-                    plotters::style::text_anchor::VPos::Center,
-                )),
+            left_text(14, &BLACK),
         ))?;
     }
     Ok(())

@@ -315,7 +315,7 @@ pub(in crate::report) fn render(
             let _ = write!(
                 out,
                 "<tr>{first}<td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"{class}\">{}</td>\
-                 <td class=\"num\">{blocks}</td><td>{plan}</td><td class=\"{verdict_class}\">{}</td></tr>",
+                 <td class=\"num\">{blocks}</td><td class=\"wrap\">{plan}</td><td class=\"{verdict_class}\">{}</td></tr>",
                 esc(&v.name),
                 esc(&median_text(v.base)),
                 esc(&median_text(v.new)),

@@ -12,7 +12,7 @@ use crate::escape::html as esc;
 use crate::units::{bytes, count, duration_ns, percent, seconds, speedup_words};
 
 use super::super::headline::{self, Headline, mismatched};
-use super::super::parts::{check_cell, expectations_cell};
+use super::super::parts::{check_cell, expectations_cell, wrapping};
 use super::super::plan;
 use super::super::plot::{self, Role, short};
 
@@ -371,7 +371,7 @@ fn variant_details(v: &VariantResult, out: &mut String) {
             .params
             .iter()
             .enumerate()
-            .map(|(i, p)| format!("<code>${}</code> = <code>{}</code>", i + 1, esc(p)))
+            .map(|(i, p)| format!("<code>${}</code> = <code>{}</code>", i + 1, wrapping(p)))
             .collect();
         let _ = write!(out, "<p class=\"params\">{}</p>", params.join(" · "));
     }
