@@ -137,7 +137,7 @@ async fn copy_vs_server(server: &Server, seed: u64) -> Result<()> {
 
     let db = format!("{}_bench_copy", server.run_prefix());
     server.create_database(&db, None).await?;
-    let client = server.connect(&db).await?;
+    let client = querylab::load::copy::connect(server, &db).await?;
     apply(&client, &builtin_schema()).await?;
     // The state querylab loads into: keys and indexes set aside.
     constraints::defer(&client).await?;

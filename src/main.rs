@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use querylab::catalog;
 use querylab::check::CheckOptions;
 use querylab::load::{LoadOptions, load};
-use querylab::measure::{MeasureConfig, Protocol, default_sampling};
+use querylab::measure::{MeasureConfig, Protocol, SamplingOrder, default_sampling};
 use querylab::provision::{BackendKind, ProvisionConfig, ServerSettings, provision};
 use querylab::run::{DEFAULT_ROWS, DEFAULT_SEED, RunConfig};
 use querylab::shutdown::Shutdown;
@@ -110,6 +110,10 @@ struct RunArgs {
     /// Wire protocol for timed statements.
     #[arg(long, value_enum, default_value = "prepared")]
     protocol: ProtocolArg,
+    /// Order of samples: `interleaved` (one sample of each variant per round) or
+    /// `back-to-back` (all samples of a variant, then the next, as pgbench does).
+    #[arg(long, default_value = "interleaved")]
+    sampling_order: SamplingOrder,
     /// Minimum timed samples per variant.
     #[arg(long, default_value_t = default_sampling().min_samples)]
     min_samples: u32,
@@ -405,6 +409,7 @@ async fn cmd_run(a: RunArgs, shutdown: &Shutdown) -> Result<ExitCode> {
             comparison_budget: std::time::Duration::from_nanos(
                 secs(a.comparison_budget, "comparison-budget")?.max(1_000_000_000),
             ),
+            order: a.sampling_order,
             ..MeasureConfig::default()
         },
         quiet: a.server.quiet,
