@@ -189,7 +189,7 @@ async fn copy_builtin(
         let bar = progress.rows(table.name(), table.row_count());
         async move {
             let t0 = Instant::now();
-            let client = copy::connect(server, name).await?;
+            let client = server.connect(name).await?;
             let rows =
                 copy::copy_generated(&client, table.clone(), opts.seed, shutdown, &bar).await?;
             bar.finish_and_clear();

@@ -20,56 +20,7 @@ use crate::generate::{TableGen, chunk_count, write_chunk};
 use crate::shutdown::Shutdown;
 
 /// Chunks in flight per table between the generator and the COPY.
-fn channel_depth() -> usize {
-    std::env::var("QL_DEPTH")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(4)
-}
-
-/// Bytes per CopyData message.
-fn message_bytes() -> usize {
-    std::env::var("QL_MSG")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
-
-/// Send buffer of a COPY connection's socket.
-fn send_buffer() -> usize {
-    std::env::var("QL_SNDBUF")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
-
-/// A connection for a bulk COPY: through the server's unix socket with a large
-/// send buffer.
-pub async fn connect(server: &crate::provision::Server, db: &str) -> Result<Client> {
-    use tokio_postgres::config::Host;
-    let config = server.config_for(db);
-    let sndbuf = send_buffer();
-    let Some(Host::Unix(dir)) = config.get_hosts().first() else {
-        return server.connect(db).await;
-    };
-    if sndbuf == 0 {
-        return server.connect(db).await;
-    }
-    let port = config.get_ports().first().copied().unwrap_or(5432);
-    let path = dir.join(format!(".s.PGSQL.{port}"));
-    let stream = tokio::net::UnixStream::connect(&path)
-        .await
-        .map_err(|e| Error::io(&path, e))?;
-    socket2::SockRef::from(&stream)
-        .set_send_buffer_size(sndbuf)
-        .map_err(|e| Error::io(&path, e))?;
-    let (client, conn) = config
-        .connect_raw(stream, tokio_postgres::NoTls)
-        .await
-        .map_err(|e| Error::db(format!("connecting to database {db}"), e))?;
-    tokio::spawn(conn);
-    Ok(client)
-}
+const CHANNEL_DEPTH: usize = 4;
 
 /// `schema.table` → `"schema"."table"`.
 pub fn quote_qualified(name: &str) -> String {
@@ -119,7 +70,7 @@ pub async fn copy_generated(
         .map_err(|e| Error::db(ctx("starting COPY into"), e))?;
     let mut sink = std::pin::pin!(sink);
 
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<(Bytes, u64)>(channel_depth());
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<(Bytes, u64)>(CHANNEL_DEPTH);
     let stop = shutdown.clone();
     let generator = tokio::task::spawn_blocking(move || {
         let chunks = chunk_count(table.row_count());
@@ -144,22 +95,13 @@ pub async fn copy_generated(
     });
 
     let mut sent = 0u64;
-    let piece = message_bytes();
     loop {
         let next = tokio::select! {
             biased;
             _ = shutdown.cancelled() => return Err(Error::Interrupted),
             next = rx.recv() => next,
         };
-        let Some((mut bytes, rows)) = next else { break };
-        if piece > 0 {
-            while bytes.len() > piece {
-                let head = bytes.split_to(piece);
-                sink.feed(head)
-                    .await
-                    .map_err(|e| Error::db(ctx("copying into"), e))?;
-            }
-        }
+        let Some((bytes, rows)) = next else { break };
         sink.send(bytes)
             .await
             .map_err(|e| Error::db(ctx("copying into"), e))?;
