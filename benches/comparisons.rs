@@ -24,7 +24,7 @@ use querylab::measure::{MeasureConfig, Measurer, blank_result, evaluate, session
 use querylab::progress::Progress;
 use querylab::provision::{Server, provision};
 use querylab::results::{Dataset, RunResults, RunStatus, VariantResult, VariantStatus};
-use querylab::run::new_results;
+use querylab::run::recorded_settings;
 use querylab::shutdown::Shutdown;
 
 /// Default size for benches: keeps a full `cargo bench` well under 10 minutes on 2 cores.
@@ -91,13 +91,13 @@ fn main() {
         .configure_from_args();
     bench.sample_size = sample_size_arg().unwrap_or(SAMPLE_SIZE);
     std::fs::create_dir_all(&bench.env.out).ok();
-    let mut results = new_results(
+    let mut results = RunResults::new(recorded_settings(
         &bench.scenario,
         bench.env.seed,
         vec![bench.env.rows],
         bench.env.only.clone(),
         &bench.config,
-    );
+    ));
     for c in &comparisons {
         bench.comparison(&mut criterion, c, &mut results);
     }
@@ -308,7 +308,7 @@ impl Bench {
             let state = self.state();
             let info = state.server.info().clone();
             results.datasets.push(Dataset {
-                key: format!("{}/rows={}", info.label, self.env.rows),
+                key: Dataset::key_for(&info.label, self.env.rows),
                 server: info,
                 rows: self.env.rows,
                 load: Some(state.loaded.report.clone()),

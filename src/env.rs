@@ -50,16 +50,11 @@ impl EnvConfig {
                 }),
             }
         };
-        let backend = match get("QUERYLAB_BACKEND").as_deref() {
-            None | Some("auto") => BackendKind::Auto,
-            Some("docker") => BackendKind::Docker,
-            Some("local") => BackendKind::Local,
-            Some("url") => BackendKind::Url,
-            Some(other) => {
-                return Err(Error::Invalid(format!(
-                    "QUERYLAB_BACKEND={other}: expected auto, docker, local or url"
-                )));
-            }
+        let backend = match get("QUERYLAB_BACKEND") {
+            None => BackendKind::Auto,
+            Some(v) => v
+                .parse()
+                .map_err(|why| Error::Invalid(format!("QUERYLAB_BACKEND={v}: {why}")))?,
         };
         Ok(EnvConfig {
             provision: ProvisionConfig {
@@ -98,5 +93,11 @@ mod tests {
         assert_eq!(c.provision.backend, BackendKind::Local);
         let bad = EnvConfig::from_lookup(1, |k| (k == "QUERYLAB_ROWS").then(|| "ten".into()));
         assert!(bad.unwrap_err().to_string().contains("QUERYLAB_ROWS=ten"));
+        let bad = EnvConfig::from_lookup(1, |k| (k == "QUERYLAB_BACKEND").then(|| "podman".into()));
+        let e = bad.unwrap_err().to_string();
+        assert!(
+            e.starts_with("QUERYLAB_BACKEND=podman: unknown backend"),
+            "{e}"
+        );
     }
 }

@@ -68,13 +68,20 @@ pub enum Error {
     #[error("{0}")]
     Invalid(String),
 
-    /// A comparison or variant failed while measuring.
-    #[error("comparison {comparison}, variant {variant}: {message}")]
-    Variant {
-        /// Comparison id.
-        comparison: String,
-        /// Variant name.
-        variant: String,
+    /// A table named in a scenario (an index set's `write_table`) does not exist
+    /// on the loaded data.
+    #[error("table {table} does not exist")]
+    NoSuchTable {
+        /// The name as written.
+        table: String,
+    },
+
+    /// Something failed inside querylab itself (a worker task panicked or was
+    /// cancelled): not the input's fault; worth a bug report with this line.
+    #[error("internal error while {context}: {message}")]
+    Internal {
+        /// What querylab was doing.
+        context: String,
         /// What failed.
         message: String,
     },
@@ -95,8 +102,8 @@ pub enum Error {
     #[error(
         "not enough disk space in {}: {what} needs about {} but only {} is free; use a smaller --rows, free some space, or point TMPDIR at a larger disk",
         .path.display(),
-        crate::load::space::human(*.needed),
-        crate::load::space::human(*.available)
+        crate::units::bytes(*.needed),
+        crate::units::bytes(*.available)
     )]
     DiskSpace {
         /// Where the server's data lives.

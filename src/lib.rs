@@ -16,25 +16,32 @@
 //!   variants, expectations. The built-in ones live in `fixtures/scenarios/`.
 //! - [`measure`]: runs each variant on its own clone: warm-up, samples, statistics,
 //!   plans and result checks.
-//! - [`explain`]: `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)` parsing into counters.
+//! - [`explain`]: `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)` parsed into one typed plan
+//!   tree ([`explain::PlanNode`]), from which come the counters CI gates on and the
+//!   findings the report flags.
 //! - [`stats`]: medians, percentiles, bootstrap intervals, growth exponents.
 //! - [`results`]: `results.json`, the contract read by reports and checks.
-//! - [`report`]: HTML (inline SVG plots) and Markdown renderings of results.
+//! - [`report`]: the renderings of results: HTML (inline SVG plots), Markdown, and the
+//!   terminal table printed by `querylab run`; run against run with `check`'s verdicts.
 //! - [`check`]: baseline comparison for CI: plan/buffer gates and significant slowdowns.
 //! - [`run`]: the orchestration of `querylab run` (provision → load → measure → write).
-//! - [`table`]: the terminal table printed by `querylab run`.
 //! - [`env`]: the one place that reads environment variables (for benches and tests).
 //!
 //! Supporting modules: [`error`], [`secret`] (password redaction), [`shutdown`]
-//! (Ctrl-C / SIGTERM), [`progress`] (indicatif bars on stderr).
+//! (Ctrl-C / SIGTERM), [`progress`] (indicatif bars on stderr), and three that every
+//! stage may use because they use nothing else of the crate: [`units`] (durations,
+//! counts, sizes, ratios for people), [`escape`] (HTML and Markdown escaping) and
+//! [`columns`] (the terminal column aligner).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod catalog;
 pub mod check;
+pub mod columns;
 pub mod env;
 pub mod error;
+pub mod escape;
 pub mod explain;
 pub mod generate;
 pub mod load;
@@ -48,6 +55,6 @@ pub mod schema;
 pub mod secret;
 pub mod shutdown;
 pub mod stats;
-pub mod table;
+pub mod units;
 
 pub use error::{Error, Result};

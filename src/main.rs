@@ -5,14 +5,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use querylab::catalog;
-use querylab::check::CheckOptions;
-use querylab::load::{LoadOptions, load};
+use querylab::check::{self, CheckOptions};
 use querylab::measure::{MeasureConfig, Protocol, SamplingOrder, default_sampling};
-use querylab::provision::{BackendKind, ProvisionConfig, ServerSettings, provision};
-use querylab::run::{DEFAULT_ROWS, DEFAULT_SEED, RunConfig};
+use querylab::provision::{BackendKind, ProvisionConfig, ServerSettings};
+use querylab::results::RunResults;
+use querylab::run::{self, DEFAULT_ROWS, DEFAULT_SEED, LoadConfig, RunConfig};
 use querylab::shutdown::Shutdown;
-use querylab::{Error, Result};
+use querylab::{Error, Result, catalog};
 
 #[derive(Parser)]
 #[command(
@@ -39,19 +38,11 @@ enum Command {
     Check(CheckArgs),
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum Backend {
-    Auto,
-    Docker,
-    Local,
-    Url,
-}
-
 #[derive(Args, Clone)]
 struct ServerArgs {
-    /// Where PostgreSQL comes from.
-    #[arg(long, value_enum, default_value = "auto")]
-    backend: Backend,
+    /// Where PostgreSQL comes from: auto, docker, local or url.
+    #[arg(long, default_value = "auto")]
+    backend: BackendKind,
     /// Existing server (url backend); querylab only creates and drops its own querylab_* databases there.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     database_url: Option<String>,
@@ -107,9 +98,9 @@ struct RunArgs {
     /// Print results.json on stdout instead of the table.
     #[arg(long)]
     json: bool,
-    /// Wire protocol for timed statements.
-    #[arg(long, value_enum, default_value = "prepared")]
-    protocol: ProtocolArg,
+    /// Wire protocol for timed statements: prepared or simple.
+    #[arg(long, default_value = "prepared")]
+    protocol: Protocol,
     /// Order of samples: `interleaved` (one sample of each variant per round) or
     /// `back-to-back` (all samples of a variant, then the next, as pgbench does).
     #[arg(long, default_value = "interleaved")]
@@ -135,12 +126,6 @@ struct RunArgs {
     comparison_budget: f64,
     #[command(flatten)]
     server: ServerArgs,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum ProtocolArg {
-    Prepared,
-    Simple,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -259,259 +244,45 @@ fn main() -> ExitCode {
     }
 }
 
-fn provision_config(s: &ServerArgs) -> Result<ProvisionConfig> {
-    let mut settings = ServerSettings::default();
-    settings.apply_overrides(&s.settings)?;
-    let backend = match s.backend {
-        Backend::Auto => BackendKind::Auto,
-        Backend::Docker => BackendKind::Docker,
-        Backend::Local => BackendKind::Local,
-        Backend::Url => BackendKind::Url,
-    };
-    if s.pg_image.len() > 1 && !matches!(s.backend, Backend::Docker) {
-        return Err(Error::Invalid(
-            "--pg-image given more than once compares server versions: use it with --backend docker".into(),
-        ));
-    }
-    Ok(ProvisionConfig {
-        backend,
-        database_url: s.database_url.clone(),
-        pg_image: s.pg_image.first().cloned(),
-        keep: s.keep,
-        settings,
-        quiet: s.quiet,
-    })
-}
-
 async fn cmd_load(a: LoadArgs, shutdown: &Shutdown) -> Result<ExitCode> {
-    if a.rows == 0 {
-        return Err(Error::Invalid("--rows must be at least 1".into()));
-    }
-    if a.server.pg_image.len() > 1 {
-        return Err(Error::Invalid(
-            "querylab load takes one --pg-image; to compare several, give them to querylab run"
-                .into(),
-        ));
-    }
     let scenario = catalog::from_arg(a.scenario.as_deref())?;
-    let pc = provision_config(&a.server)?;
-    let server = tokio::select! {
-        s = provision(&pc) => s?,
-        _ = shutdown.cancelled() => return Err(Error::Interrupted),
-    };
-    let opts = LoadOptions {
-        rows: a.rows,
-        seed: a.seed,
-        quiet: a.server.quiet,
-        clones: 0,
-    };
-    let loaded = load(&server, &scenario.load, &opts, shutdown).await;
-    let loaded = match loaded {
-        Ok(l) => l,
-        Err(e) => {
-            let e = if shutdown.is_triggered() {
-                Error::Interrupted
-            } else {
-                e.or_server_lost(&server.info().label)
-            };
-            server
-                .shutdown_with(querylab::run::cleanup(shutdown))
-                .await
-                .ok();
-            return Err(e);
-        }
-    };
+    let report = run::load_only(&a.config()?, &scenario, shutdown).await?;
     if a.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&loaded.report).expect("load report serializes")
-        );
+        println!("{}", to_json(&report));
     } else {
-        let r = &loaded.report;
-        println!(
-            "loaded {} rows in {:.1}s ({:.0} rows/s) into {} on {} ({})",
-            r.rows, r.seconds, r.rows_per_second, r.database, r.backend, r.server_version
-        );
-        for t in &r.tables {
-            println!(
-                "  {:<36} {:>10} rows {:>7.2}s {:>9.1} MiB",
-                t.name,
-                t.rows,
-                t.seconds,
-                t.bytes as f64 / 1048576.0
-            );
-        }
+        print!("{}", run::render_load(&report));
     }
-    if a.server.keep {
-        server.forget_database(&loaded.template);
-    }
-    server.shutdown().await?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn default_out_dir() -> PathBuf {
-    PathBuf::from("reports").join(chrono::Local::now().format("%Y%m%d-%H%M%S").to_string())
-}
-
-/// Points reports/latest at `dir` (best effort: a symlink where supported).
-fn link_latest(dir: &std::path::Path) {
-    let Some(parent) = dir.parent() else { return };
-    let latest = parent.join("latest");
-    let _ = std::fs::remove_file(&latest);
-    #[cfg(unix)]
-    if let Some(name) = dir.file_name() {
-        let _ = std::os::unix::fs::symlink(name, &latest);
-    }
-}
-
-fn secs(s: f64, flag: &str) -> Result<u64> {
-    if !(s.is_finite() && s >= 0.0) {
-        return Err(Error::Invalid(format!(
-            "--{flag} {s}: expected a non-negative number of seconds"
-        )));
-    }
-    Ok((s * 1e9) as u64)
-}
-
 async fn cmd_run(a: RunArgs, shutdown: &Shutdown) -> Result<ExitCode> {
-    if a.rows.contains(&0) {
-        return Err(Error::Invalid("--rows values must be at least 1".into()));
-    }
     let scenario = catalog::from_arg(a.scenario.as_deref())?;
-    let mut rows = a.rows.clone();
-    rows.sort_unstable();
-    rows.dedup();
-    let default_out = a.out.is_none();
-    let out_dir = a.out.clone().unwrap_or_else(default_out_dir);
-    let mut sampling = default_sampling();
-    sampling.min_samples = a.min_samples.max(1);
-    sampling.warmup_runs = a.warmup;
-    sampling.min_time_ns = secs(a.min_time, "min-time")?;
-    sampling.max_time_ns = secs(a.max_time, "max-time")?;
-    sampling.statement_timeout_ns = secs(a.statement_timeout, "statement-timeout")?.max(1_000_000);
-    let cfg = RunConfig {
-        provision: provision_config(&a.server)?,
-        images: if a.server.pg_image.len() > 1 {
-            a.server.pg_image.clone()
-        } else {
-            Vec::new()
-        },
-        rows,
-        seed: a.seed,
-        only: a.only.clone(),
-        out_dir: out_dir.clone(),
-        measure: MeasureConfig {
-            sampling,
-            protocol: match a.protocol {
-                ProtocolArg::Prepared => Protocol::Prepared,
-                ProtocolArg::Simple => Protocol::Simple,
-            },
-            comparison_budget: std::time::Duration::from_nanos(
-                secs(a.comparison_budget, "comparison-budget")?.max(1_000_000_000),
-            ),
-            order: a.sampling_order,
-            ..MeasureConfig::default()
-        },
-        quiet: a.server.quiet,
-    };
-    // Validate the images and the selection before provisioning anything.
-    querylab::run::check_images(&cfg.images)?;
-    scenario.select(cfg.only.as_deref())?;
-    if default_out {
-        std::fs::create_dir_all(&out_dir).map_err(|e| Error::io(&out_dir, e))?;
-        link_latest(&out_dir);
-    }
-    let outcome = querylab::run::run(&cfg, &scenario, shutdown).await;
-    let results_path = out_dir.join("results.json");
-    let results = match outcome {
-        Ok(r) => r,
-        Err(e) => {
-            // Whatever was measured is kept, and rendered.
-            if let Ok(partial) = querylab::results::RunResults::read(&results_path) {
-                let measured: usize = partial.datasets.iter().map(|d| d.comparisons.len()).sum();
-                let report = querylab::report::write_reports(&[partial], &out_dir);
-                eprintln!(
-                    "querylab: partial results ({measured} comparisons measured) kept in {}{}",
-                    results_path.display(),
-                    report
-                        .map(|f| format!(" (report: {})", f.html.display()))
-                        .unwrap_or_default()
-                );
-            }
-            return Err(e);
-        }
-    };
-    let files = querylab::report::write_reports(std::slice::from_ref(&results), &out_dir)?;
+    let cfg = a.config()?;
+    let done = run::run_and_report(&cfg, &scenario, a.out.is_none(), shutdown).await?;
     if a.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&results).expect("results serialize")
-        );
+        println!("{}", to_json(&done.results));
     } else {
-        print!("{}", querylab::table::render(&results));
-        println!("results: {}", results_path.display());
-        println!("report:  {}", files.html.display());
+        print!("{}", querylab::report::terminal::render(&done.results));
+        println!("results: {}", done.results_path.display());
+        println!("report:  {}", done.files.html.display());
     }
-    let broken = results
-        .datasets
-        .iter()
-        .flat_map(|d| &d.comparisons)
-        .any(|c| {
-            c.result_check.status == querylab::results::CheckStatus::Mismatch
-                || c.variants
-                    .iter()
-                    .any(|v| matches!(v.status, querylab::results::VariantStatus::Failed { .. }))
-        });
-    Ok(if broken {
-        for line in querylab::table::problems(&results) {
-            eprintln!("querylab: {line}");
-        }
-        eprintln!(
-            "querylab: some variants failed or returned different rows than their reference (see above and the table)"
-        );
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    if !done.results.has_failures() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    for line in querylab::report::terminal::problems(&done.results) {
+        eprintln!("querylab: {line}");
+    }
+    eprintln!(
+        "querylab: some variants failed or returned different rows than their reference (see above and the table)"
+    );
+    Ok(ExitCode::from(1))
 }
 
 async fn cmd_check(a: CheckArgs, shutdown: &Shutdown) -> Result<ExitCode> {
-    use querylab::check;
-    use querylab::results::RunResults;
-    let opts = CheckOptions {
-        time_threshold: a.time_threshold,
-        confidence: a.confidence,
-        min_samples: a.min_samples,
-        buffers_tolerance: a.buffers_tolerance,
-        buffers_floor: a.buffers_floor,
-        rows_tolerance: a.rows_tolerance,
-        ignore_timing: a.ignore_timing,
-        allow_plan_change: a.allow_plan_change,
-        run_scatter_floor: a.run_scatter_floor,
-        time_floor_ns: a.time_floor_us * 1000.0,
-        ..CheckOptions::default()
-    };
+    let opts = a.options();
     opts.validate()?;
     let baseline = RunResults::read(&a.baseline)?;
-    // Without --current: the baseline's scenario, seed, sizes and selection, now.
-    let current = match &a.current {
-        Some(path) => check::Current::Results(Box::new(RunResults::read(path)?)),
-        None => {
-            let out_dir = a.out.clone().unwrap_or_else(|| {
-                PathBuf::from("reports").join(format!(
-                    "check-{}",
-                    chrono::Local::now().format("%Y%m%d-%H%M%S")
-                ))
-            });
-            check::Current::Measure(Box::new(check::Remeasure::from_baseline(
-                &baseline,
-                provision_config(&a.server)?,
-                out_dir,
-                a.run_min_samples,
-                a.server.quiet,
-            )?))
-        }
-    };
+    let current = a.current(&baseline)?;
     let check::Checked { report, current } =
         check::check(&baseline, current, &opts, shutdown).await?;
     match a.format {
@@ -538,7 +309,7 @@ fn cmd_report(a: ReportArgs) -> Result<ExitCode> {
     let runs = a
         .results
         .iter()
-        .map(|p| querylab::results::RunResults::read(p))
+        .map(|p| RunResults::read(p))
         .collect::<Result<Vec<_>>>()?;
     let files = querylab::report::write_reports(&runs, &a.out)?;
     println!("report: {}", files.html.display());
@@ -554,4 +325,140 @@ fn cmd_list(a: ListArgs) -> Result<ExitCode> {
         println!("{:<48} {}  [{}]", c.id, c.title, variants.join(", "));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn to_json(value: &impl serde::Serialize) -> String {
+    serde_json::to_string_pretty(value).expect("plain data serializes")
+}
+
+// Flags → the library's config structs: mapping and flag checks only.
+
+impl ServerArgs {
+    /// The provisioning config, with the first `--pg-image` (`run` measures
+    /// every one; see [`RunArgs::config`]).
+    fn provision(&self) -> Result<ProvisionConfig> {
+        if self.pg_image.len() > 1 && self.backend != BackendKind::Docker {
+            return Err(Error::Invalid(
+                "--pg-image given more than once compares server versions: use it with --backend docker".into(),
+            ));
+        }
+        let mut settings = ServerSettings::default();
+        settings.apply_overrides(&self.settings)?;
+        Ok(ProvisionConfig {
+            backend: self.backend,
+            database_url: self.database_url.clone(),
+            pg_image: self.pg_image.first().cloned(),
+            keep: self.keep,
+            settings,
+            quiet: self.quiet,
+        })
+    }
+}
+
+impl LoadArgs {
+    fn config(&self) -> Result<LoadConfig> {
+        if self.server.pg_image.len() > 1 {
+            return Err(Error::Invalid(
+                "querylab load takes one --pg-image; to compare several, give them to querylab run"
+                    .into(),
+            ));
+        }
+        Ok(LoadConfig {
+            provision: self.server.provision()?,
+            rows: self.rows,
+            seed: self.seed,
+            quiet: self.server.quiet,
+        })
+    }
+}
+
+impl RunArgs {
+    fn config(&self) -> Result<RunConfig> {
+        if self.rows.contains(&0) {
+            return Err(Error::Invalid("--rows values must be at least 1".into()));
+        }
+        let mut rows = self.rows.clone();
+        rows.sort_unstable();
+        rows.dedup();
+        let mut sampling = default_sampling();
+        sampling.min_samples = self.min_samples.max(1);
+        sampling.warmup_runs = self.warmup;
+        sampling.min_time_ns = secs(self.min_time, "min-time")?;
+        sampling.max_time_ns = secs(self.max_time, "max-time")?;
+        sampling.statement_timeout_ns =
+            secs(self.statement_timeout, "statement-timeout")?.max(1_000_000);
+        let budget = secs(self.comparison_budget, "comparison-budget")?.max(1_000_000_000);
+        Ok(RunConfig {
+            provision: self.server.provision()?,
+            images: if self.server.pg_image.len() > 1 {
+                self.server.pg_image.clone()
+            } else {
+                Vec::new()
+            },
+            rows,
+            seed: self.seed,
+            only: self.only.clone(),
+            out_dir: self
+                .out
+                .clone()
+                .unwrap_or_else(|| run::output::timestamped_dir("")),
+            measure: MeasureConfig {
+                sampling,
+                protocol: self.protocol,
+                comparison_budget: std::time::Duration::from_nanos(budget),
+                order: self.sampling_order,
+                ..MeasureConfig::default()
+            },
+            quiet: self.server.quiet,
+        })
+    }
+}
+
+impl CheckArgs {
+    fn options(&self) -> CheckOptions {
+        CheckOptions {
+            time_threshold: self.time_threshold,
+            confidence: self.confidence,
+            min_samples: self.min_samples,
+            buffers_tolerance: self.buffers_tolerance,
+            buffers_floor: self.buffers_floor,
+            rows_tolerance: self.rows_tolerance,
+            ignore_timing: self.ignore_timing,
+            allow_plan_change: self.allow_plan_change,
+            run_scatter_floor: self.run_scatter_floor,
+            time_floor_ns: self.time_floor_us * 1000.0,
+            ..CheckOptions::default()
+        }
+    }
+
+    /// `--current`, or without it the baseline's scenario, seed, sizes and
+    /// selection, measured now.
+    fn current(&self, baseline: &RunResults) -> Result<check::Current> {
+        if let Some(path) = &self.current {
+            return Ok(check::Current::Results(Box::new(RunResults::read(path)?)));
+        }
+        let out_dir = self
+            .out
+            .clone()
+            .unwrap_or_else(|| run::output::timestamped_dir("check-"));
+        Ok(check::Current::Measure(Box::new(
+            check::Remeasure::from_baseline(
+                baseline,
+                self.server.provision()?,
+                out_dir,
+                self.run_min_samples,
+                self.server.quiet,
+            )?,
+        )))
+    }
+}
+
+/// Seconds from a flag as nanoseconds.
+fn secs(s: f64, flag: &str) -> Result<u64> {
+    if !(s.is_finite() && s >= 0.0) {
+        return Err(Error::Invalid(format!(
+            "--{flag} {s}: expected a non-negative number of seconds"
+        )));
+    }
+    Ok((s * 1e9) as u64)
 }

@@ -3,7 +3,7 @@
 //! caught; deterministic counters repeat exactly on a fresh load of the same data;
 //! measurers sharing one server (as the benches do) never collide on clone names;
 //! back-to-back sampling measures every variant as the default interleaved order does.
-mod common;
+use crate::common;
 
 use std::path::Path;
 

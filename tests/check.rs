@@ -4,16 +4,15 @@
 //! (The planted regressions measured on a real PostgreSQL live with the measuring
 //! tests.)
 
-use std::collections::BTreeMap;
+use crate::common;
 
-use chrono::{TimeZone, Utc};
+use common::results;
 use querylab::check::{
     CheckOptions, CheckReport, FindingKind, Outcome, compare, compatibility, confirm, render_bmf,
     render_json, render_markdown, render_table,
 };
 use querylab::results::{
-    CheckStatus, ComparisonResult, Counters, Dataset, Machine, ResultCheck, ResultDigest,
-    ResultOrder, RunResults, RunSettings, RunStatus, Sampling, ServerInfo, VariantResult,
+    CheckStatus, ComparisonResult, Counters, ResultCheck, ResultDigest, RunResults, VariantResult,
     VariantStatus,
 };
 use rand::{RngExt, SeedableRng};
@@ -36,100 +35,32 @@ fn counters(blocks: u64, rows: u64, scan: &str, index: Option<&str>) -> Counters
     }
 }
 
+/// A variant with `samples` and `counters`, returning `counters.rows` rows.
 fn variant(name: &str, samples: Vec<u64>, counters: Counters) -> VariantResult {
     let rows = counters.rows;
     VariantResult {
-        name: name.into(),
-        description: String::new(),
-        sql: format!("SELECT /* {name} */ 1"),
-        params: vec![],
-        executions_per_sample: 1,
-        index_set: "default".into(),
-        index_ddl: vec![],
-        protocol: "prepared".into(),
-        fresh_clone_per_sample: false,
-        status: VariantStatus::Ok,
-        // Left out: check judges raw samples; summaries (bootstraps) would only slow
-        // the 200-redraw tests down. The BMF test fills them in.
-        stats: None,
+        // Stats left out: check judges raw samples; summaries (bootstraps) would only
+        // slow the 200-redraw tests down. The BMF test fills them in.
         samples_ns: samples,
-        speedup: None,
         counters: Some(counters),
-        plan: None,
         result: Some(ResultDigest {
             rows,
             hash: format!("digest-of-{rows}-rows"),
             ordered: true,
         }),
+        ..results::variant(name)
     }
 }
 
-fn comparison(id: &str, variants: Vec<VariantResult>) -> ComparisonResult {
-    ComparisonResult {
-        id: id.into(),
-        title: id.into(),
-        description: String::new(),
-        sources: vec![],
-        reference: variants[0].name.clone(),
-        result_order: ResultOrder::Multiset,
-        result_check: ResultCheck {
-            status: CheckStatus::Match,
-            details: vec![],
-        },
-        expectations: vec![],
-        winner: None,
-        seconds: 1.0,
-        variants,
-    }
-}
+use results::comparison;
 
+/// One run of `comparisons` on one local server at 10,000 rows ([`DATASET`]).
 fn run(comparisons: Vec<ComparisonResult>) -> RunResults {
-    RunResults {
-        schema_version: querylab::results::SCHEMA_VERSION,
-        querylab_version: "0.1.0".into(),
-        git_revision: Some("0123456789abcdef".into()),
-        started_at: Utc.with_ymd_and_hms(2025, 1, 2, 3, 4, 5).unwrap(),
-        updated_at: Utc.with_ymd_and_hms(2025, 1, 2, 3, 5, 5).unwrap(),
-        status: RunStatus::Complete,
-        machine: Machine {
-            cores: 2,
-            memory_bytes: 1 << 33,
-            os: "linux".into(),
-            hostname: Some("ci".into()),
-        },
-        settings: RunSettings {
-            seed: 42,
-            rows: vec![10_000],
-            scenario: "seeds".into(),
-            scenario_source: "builtin:seeds".into(),
-            scenario_hash: "ab".repeat(32),
-            only: None,
-            protocol: "prepared".into(),
-            sampling: Sampling {
-                warmup_runs: 3,
-                min_samples: 10,
-                min_time_ns: 1_000_000_000,
-                max_samples: 500,
-                max_time_ns: 5_000_000_000,
-                statement_timeout_ns: 30_000_000_000,
-            },
-        },
-        datasets: vec![Dataset {
-            key: DATASET.into(),
-            server: ServerInfo {
-                backend: "local".into(),
-                label: "pg15-local".into(),
-                version: "15.8".into(),
-                version_num: 150008,
-                image: None,
-                settings: BTreeMap::from([("work_mem".into(), "4MB".into())]),
-            },
-            rows: 10_000,
-            load: None,
-            index_sets: vec![],
-            comparisons,
-        }],
-    }
+    results::run(vec![results::dataset(
+        results::server("pg15-local"),
+        10_000,
+        comparisons,
+    )])
 }
 
 /// `n` samples around `median_ns`: ±5% uniform noise, and 1 sample in 20 an outlier
@@ -834,7 +765,7 @@ fn many(rng: &mut ChaCha8Rng, k: usize, factor: impl Fn(usize) -> f64) -> RunRes
 
 /// The figures quoted in docs/check.md for a noisy runner: every variant of every
 /// run shifted by up to ±8% as a whole. Slow in debug builds, hence ignored:
-/// `cargo test --release --test check -- --ignored --nocapture`.
+/// `cargo test --release --test it -- check:: --ignored --nocapture`.
 #[test]
 #[ignore = "slow in debug builds; run with --release -- --ignored"]
 fn false_alarm_and_detection_rates_on_a_noisy_runner() {

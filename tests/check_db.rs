@@ -1,6 +1,6 @@
 //! `check` against real PostgreSQL: three planted regressions are each caught, and
 //! ten unchanged re-runs in a row all pass, checked as `querylab check` checks them.
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -2,7 +2,7 @@
 //! its data is refused up front, with the estimate, the space free and what to do,
 //! and leaves nothing behind. (Checked for the `local` backend, whose disk querylab
 //! can see; see `src/load/space.rs`.)
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;

@@ -11,7 +11,7 @@
 //! ([`common::docker::lock_engine`]). The binary end to end is in
 //! `tests/docker_cli.rs`.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -227,7 +227,7 @@ async fn sigterm_leaves_nothing() {
     let mut child = Command::new(std::env::current_exe().expect("test binary"))
         .args([
             "--exact",
-            "sigterm_child",
+            "docker::sigterm_child",
             "--ignored",
             "--nocapture",
             "--test-threads=1",
@@ -318,7 +318,12 @@ async fn a_missing_image_is_refused_quickly_with_what_to_do() {
 fn no_engine_is_one_clear_error() {
     // A child process, because testcontainers reads DOCKER_HOST once per process.
     let out = Command::new(std::env::current_exe().expect("test binary"))
-        .args(["--exact", "no_engine_child", "--ignored", "--nocapture"])
+        .args([
+            "--exact",
+            "docker::no_engine_child",
+            "--ignored",
+            "--nocapture",
+        ])
         .env(CHILD_ENV, "1")
         .env(
             "DOCKER_HOST",

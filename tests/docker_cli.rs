@@ -8,7 +8,7 @@
 //! `tests/common/docker.rs`; the tests count what is on the engine, so they run one
 //! at a time, also against other test runs on the same engine.
 
-mod common;
+use crate::common;
 
 use std::io::Read;
 use std::path::Path;

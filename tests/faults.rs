@@ -1,7 +1,7 @@
 //! Server faults: the server dies mid-run, or connections drop mid-load. querylab
 //! stops with one clear error and exit code 2, keeps results.json with what it
 //! measured before, and never leaves a template that a later load takes as complete.
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::time::Duration;

@@ -1,6 +1,6 @@
 //! Generated data on a real server: deterministic by checksum, and shaped the way
 //! the comparisons written against it expect.
-mod common;
+use crate::common;
 
 use querylab::generate::table_sizes;
 use querylab::load::{LoadOptions, LoadSpec, load};

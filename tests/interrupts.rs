@@ -4,7 +4,7 @@
 //!
 //! The time from the signal to the exit is printed (run with `--nocapture` to see
 //! it); the assertions only bound it generously, since this machine is shared.
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! Bulk load on a real server: counts, every constraint back and valid, sequences,
 //! template reuse, and nothing left behind by an interrupted load.
 //! Each test uses its own seed so that tests sharing one server never share a template.
-mod common;
+use crate::common;
 
 use querylab::Error;
 use querylab::generate::table_sizes;

@@ -5,7 +5,7 @@
 //! of every table, sequences, relation files, database settings, roles) after
 //! `run`, `check`, an interrupted `run` and `load`. A role without CREATEDB is
 //! refused with a clear message and nothing is created.
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

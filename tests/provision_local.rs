@@ -6,7 +6,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-mod common;
+use crate::common;
 
 use common::cluster::children_of;
 use querylab::provision::{self, BackendKind, ProvisionConfig, Server, local};

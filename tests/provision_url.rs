@@ -1,5 +1,5 @@
 //! The url backend against a real server: only querylab_* databases are touched.
-mod common;
+use crate::common;
 
 #[tokio::test]
 async fn url_backend_creates_and_drops_only_its_own_databases() {

@@ -6,7 +6,7 @@
 //! fails and says so, unless `QUERYLAB_SKIP_BROWSER=1` asks to skip it.
 //! `QUERYLAB_CHROMIUM` may name another Chromium or Chrome binary.
 
-mod report_fixture;
+use crate::report_fixture;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -3,7 +3,7 @@
 //! query that fails, a missing write table — each give one stderr line with the
 //! file, line and column, what is wrong and what to do, from the real binary against
 //! a real PostgreSQL. Nothing is left on the server.
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::time::Duration;

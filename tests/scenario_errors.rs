@@ -1,7 +1,7 @@
 //! Bad scenario files: every mistake is one precise `file:line:column: what` error,
 //! and no input, however mangled, makes the parser panic.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

@@ -1,6 +1,6 @@
 //! The seed schemas on a real server: every table in its schema with its
 //! constraints, index sets that apply, CHECKs that bite, errors that point home.
-mod common;
+use crate::common;
 
 use querylab::Error;
 use querylab::generate::table_sizes;

@@ -2,7 +2,7 @@
 //! appears in stdout, stderr, results.json, the HTML or the Markdown — on success,
 //! on failure, and in `load`, `run`, `report` and `check`. The server checks the
 //! password (SCRAM), so a run that succeeds proves the secret was really used.
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::time::Duration;

@@ -3,7 +3,7 @@
 //! Each is cut off — statement_timeout per sample, the comparison's time budget
 //! for setup statements and for variants not started — and recorded as such, and
 //! the run goes on to the next comparison and finishes.
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::time::Duration;

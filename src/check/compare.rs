@@ -229,8 +229,8 @@ fn draft_dataset(
 
 /// Pairs datasets by key; a leftover baseline dataset and a leftover current dataset
 /// of the same size are paired too (a baseline recorded with another backend or
-/// image has another key), with a note.
-fn pair_datasets<'a>(
+/// image has another key), with a note. The report pairs runs the same way.
+pub(crate) fn pair_datasets<'a>(
     b: &'a RunResults,
     c: &'a RunResults,
     notes: &mut Vec<String>,

@@ -10,8 +10,9 @@
 //! timing, and a slowdown fails only if the re-measurement shows it too.
 
 use super::verdict::{FindingKind, Severity};
-use super::{CheckOptions, CheckReport, compare, fmt};
+use super::{CheckOptions, CheckReport, compare};
 use crate::results::RunResults;
+use crate::units::percent;
 
 impl CheckReport {
     /// `(dataset key, comparison id)` of every comparison with a timing-only
@@ -66,7 +67,7 @@ pub fn confirm(
             continue;
         }
         let again = second.verdict_in(&v.dataset, &v.comparison, &v.variant);
-        let ratio = again.and_then(|a| a.timing).map(|t| fmt::change(t.ratio));
+        let ratio = again.and_then(|a| a.timing).map(|t| percent(t.ratio));
         let ratio = ratio.unwrap_or_else(|| "not measured".into());
         if again.is_some_and(|a| a.has(FindingKind::Slower)) {
             confirmed += 1;

@@ -5,12 +5,12 @@
 //! difference beyond a small tolerance is a real change, whatever the clock says.
 
 use super::CheckOptions;
-use super::fmt;
 use super::timing::{self, RawTiming};
 use super::verdict::{CounterChange, FindingKind, PlanChange, Severity, Verdict};
 use crate::results::{
     CheckStatus, ComparisonResult, Counters, ResultOrder, VariantResult, VariantStatus,
 };
+use crate::units::{count, duration_ns, percent};
 
 /// A verdict in the making: deterministic findings are in; timing waits for the
 /// dataset's machine factor.
@@ -128,7 +128,7 @@ fn status(v: &mut Verdict, base: Option<&VariantResult>, cur: &VariantResult) ->
                 Severity::Info,
                 format!(
                     "timed out in both runs (statement_timeout {})",
-                    fmt::ns(*timeout_ns as f64)
+                    duration_ns(*timeout_ns as f64)
                 ),
             );
             false
@@ -139,7 +139,7 @@ fn status(v: &mut Verdict, base: Option<&VariantResult>, cur: &VariantResult) ->
                 Severity::Regression,
                 format!(
                     "timed out (statement_timeout {})",
-                    fmt::ns(*timeout_ns as f64)
+                    duration_ns(*timeout_ns as f64)
                 ),
             );
             false
@@ -287,9 +287,9 @@ fn blocks(v: &mut Verdict, b: &Counters, c: &Counters, opts: &CheckOptions) {
     let delta = ch.current as f64 - ch.baseline as f64;
     let text = format!(
         "shared blocks {} → {} ({}; tolerance {:.0}% or {} blocks)",
-        fmt::int(ch.baseline),
-        fmt::int(ch.current),
-        fmt::change(ch.relative() + 1.0),
+        count(ch.baseline),
+        count(ch.current),
+        percent(ch.relative() + 1.0),
         opts.buffers_tolerance * 100.0,
         opts.buffers_floor
     );
@@ -323,8 +323,8 @@ fn rows(v: &mut Verdict, b: &Counters, c: &Counters, opts: &CheckOptions) {
             Severity::Regression,
             format!(
                 "rows returned {} → {}",
-                fmt::int(ch.baseline),
-                fmt::int(ch.current)
+                count(ch.baseline),
+                count(ch.current)
             ),
         );
     }
@@ -341,8 +341,8 @@ fn digest(v: &mut Verdict, b: &VariantResult, c: &VariantResult) {
             Severity::Regression,
             format!(
                 "returns different rows than in the baseline ({} → {} rows, digest {} → {})",
-                fmt::int(bd.rows),
-                fmt::int(cd.rows),
+                count(bd.rows),
+                count(cd.rows),
                 short(&bd.hash),
                 short(&cd.hash)
             ),

@@ -5,20 +5,22 @@ use std::io::Write as _;
 use std::path::Path;
 
 use super::CheckReport;
-use super::fmt::{self, Cells};
+use super::cells::Cells;
 use super::table::dataset_title;
 use super::verdict::{Outcome, Severity, Verdict};
 use crate::error::{Error, Result};
+use crate::escape::{md_cell, md_code, md_text};
+use crate::units::level;
 
 /// Renders the report as GitHub-flavoured Markdown.
 pub fn render_markdown(report: &CheckReport) -> String {
     let o = &report.options;
     let icon = if report.regressions > 0 { "❌" } else { "✅" };
     let mut out = format!(
-        "## {icon} querylab check: {}\n\nBaseline `{}` vs current `{}`. Gates: plan shape{}, shared blocks ±{:.0}% (min {} blocks), rows, results; timing slower by ≥ {:.0}% **and** significant at {} confidence over the whole check{}.\n",
+        "## {icon} querylab check: {}\n\nBaseline {} vs current {}. Gates: plan shape{}, shared blocks ±{:.0}% (min {} blocks), rows, results; timing slower by ≥ {:.0}% **and** significant at {} confidence over the whole check{}.\n",
         report.summary_line(),
-        cell(&report.baseline.label()),
-        cell(&report.current.label()),
+        md_code(&report.baseline.label()),
+        md_code(&report.current.label()),
         if o.allow_plan_change {
             " (reported only)"
         } else {
@@ -27,7 +29,7 @@ pub fn render_markdown(report: &CheckReport) -> String {
         o.buffers_tolerance * 100.0,
         o.buffers_floor,
         o.time_threshold * 100.0,
-        fmt::level(o.confidence),
+        level(o.confidence),
         if o.ignore_timing {
             " (timing ignored)"
         } else {
@@ -54,13 +56,13 @@ pub fn render_markdown(report: &CheckReport) -> String {
                 .findings
                 .iter()
                 .filter(|f| f.severity != Severity::Info || v.findings.len() == 1)
-                .map(|f| cell(&f.message))
+                .map(|f| md_cell(&f.message))
                 .collect();
             out.push_str(&format!(
-                "| {} | `{}` | {} | {} | {} | {} | {} |\n",
+                "| {} | {} | {} | {} | {} | {} | {} |\n",
                 icon_of(v.outcome),
-                cell(&v.name()),
-                cell(&v.dataset),
+                md_code(&v.name()),
+                md_cell(&v.dataset),
                 c.median,
                 c.change,
                 c.blocks,
@@ -83,18 +85,18 @@ pub fn render_markdown(report: &CheckReport) -> String {
         let drift = report.drift.iter().find(|d| d.dataset == ds);
         out.push_str(&format!(
             "**{}**\n\n| | Comparison / variant | Median (base → current) | Change (CI) | Shared blocks | Findings |\n|---|---|---|---|---|---|\n",
-            cell(&dataset_title(ds, drift))
+            md_text(&dataset_title(ds, drift))
         ));
         for v in report.verdicts.iter().filter(|v| v.dataset == ds) {
             let c = Cells::of(v);
             out.push_str(&format!(
-                "| {} | `{}` | {} | {} | {} | {} |\n",
+                "| {} | {} | {} | {} | {} | {} |\n",
                 icon_of(v.outcome),
-                cell(&v.name()),
+                md_code(&v.name()),
                 c.median,
                 c.change,
                 c.blocks,
-                cell(&c.why)
+                md_cell(&c.why)
             ));
         }
         out.push('\n');
@@ -104,7 +106,7 @@ pub fn render_markdown(report: &CheckReport) -> String {
     if !report.notes.is_empty() {
         out.push_str("\n**Notes**\n\n");
         for n in &report.notes {
-            out.push_str(&format!("- {}\n", n.replace('\n', " ")));
+            out.push_str(&format!("- {}\n", md_text(n)));
         }
     }
     out
@@ -139,9 +141,4 @@ fn icon_of(o: Outcome) -> &'static str {
         Outcome::Unchanged => "✅",
         Outcome::Skipped => "⏭️",
     }
-}
-
-/// Makes text safe inside a table cell: pipes escaped, no line breaks.
-fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace(['\n', '\r'], " ")
 }

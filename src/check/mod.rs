@@ -38,10 +38,9 @@
 //! - `table.rs`, `markdown.rs`, `json.rs`, `bmf.rs`: one file per output format.
 
 mod bmf;
+mod cells;
 mod compare;
 mod confirm;
-mod dist;
-mod fmt;
 mod gates;
 mod json;
 mod markdown;
@@ -58,6 +57,7 @@ use crate::results::{RunResults, RunStatus};
 
 pub use bmf::render_bmf;
 pub use compare::compare;
+pub(crate) use compare::pair_datasets;
 pub use confirm::confirm;
 pub use json::render_json;
 pub use markdown::{append_step_summary, render_markdown};

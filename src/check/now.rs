@@ -7,7 +7,6 @@ use std::path::PathBuf;
 use super::{CheckOptions, CheckReport, compare, compatibility, confirm};
 use crate::catalog::{self, Scenario};
 use crate::error::Result;
-use crate::measure::{MeasureConfig, Protocol};
 use crate::provision::ProvisionConfig;
 use crate::results::RunResults;
 use crate::run::{RunConfig, run};
@@ -41,28 +40,10 @@ impl Remeasure {
         min_samples: u32,
         quiet: bool,
     ) -> Result<Self> {
-        let b = &baseline.settings;
-        let scenario = catalog::from_arg(Some(&b.scenario_source))?;
-        let mut sampling = b.sampling.clone();
+        let scenario = catalog::from_arg(Some(&baseline.settings.scenario_source))?;
+        let mut config = RunConfig::from_settings(&baseline.settings, provision, out_dir, quiet);
+        let sampling = &mut config.measure.sampling;
         sampling.min_samples = sampling.min_samples.max(min_samples);
-        let config = RunConfig {
-            provision,
-            images: Vec::new(),
-            rows: b.rows.clone(),
-            seed: b.seed,
-            only: b.only.clone(),
-            out_dir,
-            measure: MeasureConfig {
-                sampling,
-                protocol: if b.protocol == "simple" {
-                    Protocol::Simple
-                } else {
-                    Protocol::Prepared
-                },
-                ..MeasureConfig::default()
-            },
-            quiet,
-        };
         Ok(Remeasure { scenario, config })
     }
 }

@@ -1,9 +1,11 @@
 //! The terminal rendering: one aligned table per dataset, then the findings that
 //! matter spelled out, then the notes and a one-line summary.
 
-use super::fmt::{self, Cells};
+use super::cells::Cells;
 use super::verdict::{Outcome, Severity};
 use super::{CheckReport, Drift};
+use crate::columns::align;
+use crate::units::level;
 
 /// Renders the report for a terminal (plain text, no colour codes, so it also reads
 /// well in CI logs).
@@ -20,7 +22,7 @@ pub fn render_table(report: &CheckReport) -> String {
         o.buffers_tolerance * 100.0,
         o.buffers_floor,
         o.time_threshold * 100.0,
-        fmt::level(o.confidence),
+        level(o.confidence),
         if o.ignore_timing { " (timing ignored)" } else { "" },
     ));
 
@@ -34,7 +36,7 @@ pub fn render_table(report: &CheckReport) -> String {
         "STATUS".to_string(),
         "COMPARISON / VARIANT".into(),
         "MEDIAN base → current".into(),
-        format!("CHANGE ({} CI)", fmt::level(o.confidence)),
+        format!("CHANGE ({} CI)", level(o.confidence)),
         "BLOCKS base → current".into(),
         "WHY".into(),
     ];
@@ -45,13 +47,13 @@ pub fn render_table(report: &CheckReport) -> String {
             report.drift.iter().find(|d| d.dataset == ds),
         ));
         out.push('\n');
-        let rows: Vec<[String; 6]> = report
+        let rows: Vec<Vec<String>> = report
             .verdicts
             .iter()
             .filter(|v| v.dataset == ds)
             .map(|v| {
                 let c = Cells::of(v);
-                [
+                vec![
                     v.outcome.label().to_string(),
                     v.name(),
                     c.median,
@@ -61,7 +63,7 @@ pub fn render_table(report: &CheckReport) -> String {
                 ]
             })
             .collect();
-        out.push_str(&align(&header, &rows));
+        out.push_str(&align(&header, &rows, &[], false));
     }
 
     let notable: Vec<_> = report
@@ -127,28 +129,4 @@ pub(crate) fn dataset_title(key: &str, drift: Option<&Drift>) -> String {
         ),
         _ => format!("dataset {key}"),
     }
-}
-
-/// Left-aligns columns by character count (the arrows and µ are multi-byte).
-fn align(header: &[String; 6], rows: &[[String; 6]]) -> String {
-    let mut width = [0usize; 6];
-    for r in std::iter::once(header).chain(rows) {
-        for (w, cell) in width.iter_mut().zip(r) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let mut out = String::new();
-    for r in std::iter::once(header).chain(rows) {
-        let mut line = String::new();
-        for (i, cell) in r.iter().enumerate() {
-            line.push_str(cell);
-            if i + 1 < r.len() {
-                let pad = width[i] - cell.chars().count() + 2;
-                line.extend(std::iter::repeat_n(' ', pad));
-            }
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
 }

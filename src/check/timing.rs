@@ -29,10 +29,10 @@
 //! variants) and the environments differ, timing is reported but never gated.
 
 use super::CheckOptions;
-use super::dist::{normal_quantile, t_quantile};
-use super::fmt;
 use super::verdict::{FindingKind, Severity, TimingChange, Verdict};
 use crate::stats;
+use crate::stats::{normal_quantile, t_quantile};
+use crate::units::{duration_ns, level, percent};
 
 /// Fewest stable variants for a machine factor and run scatter: with fewer, the
 /// scatter left after leaving one variant out rests on too few degrees of freedom.
@@ -221,8 +221,8 @@ pub(crate) fn judge(
         None if added < opts.time_floor_ns => {
             under_floor = format!(
                 "{} more per execution is under the time floor of {} (--time-floor-us)",
-                fmt::ns(added.max(0.0)),
-                fmt::ns(opts.time_floor_ns)
+                duration_ns(added.max(0.0)),
+                duration_ns(opts.time_floor_ns)
             );
             Some(under_floor.as_str())
         }
@@ -256,30 +256,27 @@ pub(crate) fn judge(
     let slow = 1.0 + opts.time_threshold;
     let medians = format!(
         "median {} → {}",
-        fmt::ns(raw.base_median),
-        fmt::ns(raw.cur_median)
+        duration_ns(raw.base_median),
+        duration_ns(raw.cur_median)
     );
     let interval = format!(
         "{} CI {} … {}",
-        fmt::level(opts.confidence),
-        fmt::change(lo),
-        fmt::change(hi)
+        level(opts.confidence),
+        percent(lo),
+        percent(hi)
     );
     let machine = if (noise.drift - 1.0).abs() > 1e-12 {
         format!(
             "; machine factor {:.2}× removed, raw {}",
             noise.drift,
-            fmt::change(raw.point)
+            percent(raw.point)
         )
     } else {
         String::new()
     };
 
     if ratio >= slow && significant && lo > 1.0 {
-        let text = format!(
-            "slower {} ({medians}; {interval}{machine})",
-            fmt::change(ratio)
-        );
+        let text = format!("slower {} ({medians}; {interval}{machine})", percent(ratio));
         match not_gated {
             None => v.push(FindingKind::Slower, Severity::Regression, text),
             Some(why) => v.push(
@@ -304,17 +301,14 @@ pub(crate) fn judge(
             Severity::Warning,
             format!(
                 "possible slowdown {} ({medians}{machine}), {why}: not a failure",
-                fmt::change(ratio)
+                percent(ratio)
             ),
         );
     } else if ratio <= 1.0 / slow && significant && hi < 1.0 {
         v.push(
             FindingKind::Faster,
             Severity::Improvement,
-            format!(
-                "faster {} ({medians}; {interval}{machine})",
-                fmt::change(ratio)
-            ),
+            format!("faster {} ({medians}; {interval}{machine})", percent(ratio)),
         );
     }
 }

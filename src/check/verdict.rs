@@ -302,6 +302,15 @@ impl Verdict {
         format!("{} / {}", self.comparison, self.variant)
     }
 
+    /// The labels of the findings, most severe first and without repeats:
+    /// `plan changed, more blocks, edited`.
+    pub fn why(&self) -> String {
+        // Findings are sorted by severity, so the label that decided the outcome leads.
+        let mut labels: Vec<&str> = self.findings.iter().map(|f| f.kind.label()).collect();
+        labels.dedup();
+        labels.join(", ")
+    }
+
     /// The most severe finding that is not context, if any: the "why" column.
     pub fn headline(&self) -> Option<&Finding> {
         self.findings

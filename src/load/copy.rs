@@ -111,9 +111,10 @@ pub async fn copy_generated(
     // A generator that stopped early (shutdown) closes the channel like a finished
     // one: check before committing a partial table.
     shutdown.check()?;
-    generator
-        .await
-        .map_err(|e| Error::Invalid(format!("generating {name}: {e}")))?;
+    generator.await.map_err(|e| Error::Internal {
+        context: format!("generating {name}"),
+        message: e.to_string(),
+    })?;
     let copied = sink
         .as_mut()
         .finish()

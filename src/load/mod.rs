@@ -164,18 +164,18 @@ pub async fn load(
             (DataSource::Builtin, true) => format!(
                 "loading --rows {} (a template of about {}, the WAL its load writes, and {} clone(s) of it while measuring)",
                 opts.rows,
-                space::human(template),
+                crate::units::bytes(template),
                 opts.clones
             ),
             (DataSource::Fixtures(_), true) => format!(
                 "loading the fixtures (a template of about {}, the WAL its load writes, and {} clone(s) of it while measuring)",
-                space::human(template),
+                crate::units::bytes(template),
                 opts.clones
             ),
             (_, false) => format!(
                 "measuring on {} clone(s) of the template of about {}",
                 opts.clones,
-                space::human(template)
+                crate::units::bytes(template)
             ),
         };
         space::ensure(dir, space::needed(template, build, opts.clones), &what)?;

@@ -84,22 +84,6 @@ pub fn ensure(path: &Path, needed: u64, what: &str) -> Result<()> {
     })
 }
 
-/// `1.5 GiB`, `300 MiB`: sizes for people.
-pub fn human(bytes: u64) -> String {
-    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-    let mut v = bytes as f64;
-    let mut unit = 0;
-    while v >= 1024.0 && unit < UNITS.len() - 1 {
-        v /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{v:.1} {}", UNITS[unit])
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,12 +101,10 @@ mod tests {
     }
 
     #[test]
-    fn free_space_is_read_and_shown_for_people() {
+    fn free_space_is_read() {
         let dir = tempfile::tempdir().unwrap();
         assert!(available(dir.path()).unwrap() > 0);
         assert!(ensure(dir.path(), u64::MAX, "x").is_err());
         assert!(ensure(dir.path(), 1, "x").is_ok());
-        assert_eq!(human(512), "512 B");
-        assert_eq!(human(3 << 29), "1.5 GiB");
     }
 }

@@ -81,7 +81,9 @@ pub async fn regclass(client: &Client, table: &str) -> Result<String> {
         .await
         .map_err(|e| Error::db(format!("looking up table {table}"), e))?;
     row.get::<_, Option<String>>(0)
-        .ok_or_else(|| Error::Invalid(format!("write_table {table} does not exist")))
+        .ok_or_else(|| Error::NoSuchTable {
+            table: table.to_string(),
+        })
 }
 
 /// Insert throughput (rows/s, median of three) of `rows` rows copied from `table`

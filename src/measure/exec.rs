@@ -13,27 +13,8 @@ use postgres_types::{FromSql, IsNull, ToSql, Type, to_sql_checked};
 use sha2::{Digest, Sha256};
 use tokio_postgres::{Client, SimpleQueryMessage, Statement};
 
+pub use crate::results::Protocol;
 use crate::results::ResultDigest;
-
-/// Wire protocol used for the timed statements.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Protocol {
-    /// Parse once, bind and execute per sample (what drivers with prepared statements do).
-    #[default]
-    Prepared,
-    /// One simple-query message per execution, parameters inlined as quoted literals.
-    Simple,
-}
-
-impl Protocol {
-    /// `prepared` or `simple`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Protocol::Prepared => "prepared",
-            Protocol::Simple => "simple",
-        }
-    }
-}
 
 /// A parameter value in text form (`None` is SQL NULL), bound in text format.
 #[derive(Debug, Clone, PartialEq, Eq)]

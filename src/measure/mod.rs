@@ -8,9 +8,13 @@
 //! the cross-check against the reference variant.
 
 pub mod cost;
+mod evaluate;
 pub mod exec;
+mod plans;
+mod sample;
 pub mod session;
 mod setup;
+mod stop;
 mod variant;
 
 use std::collections::BTreeMap;
@@ -20,11 +24,9 @@ use crate::catalog::{Comparison, Scenario};
 use crate::error::Result;
 use crate::progress::Progress;
 use crate::provision::Server;
-use crate::results::{
-    CheckStatus, ComparisonResult, ExpectationOutcome, IndexSetCost, ResultCheck, ResultOrder,
-    Sampling, VariantResult, VariantStatus,
-};
+use crate::results::{ComparisonResult, IndexSetCost, Sampling, VariantResult, VariantStatus};
 use crate::shutdown::Shutdown;
+pub use evaluate::evaluate;
 pub use exec::Protocol;
 
 /// How to measure. Plain data with documented defaults.
@@ -200,7 +202,7 @@ pub fn blank_result(
         executions_per_sample: 1,
         index_set: set.name.clone(),
         index_ddl: set.ddl.clone(),
-        protocol: config.protocol.as_str().to_string(),
+        protocol: config.protocol,
         fresh_clone_per_sample: v.mode == crate::catalog::Mode::FreshClone,
         status: VariantStatus::Ok,
         samples_ns: Vec::new(),
@@ -210,205 +212,6 @@ pub fn blank_result(
         plan: None,
         result: None,
     }
-}
-
-/// Result check, speed-ups, winner and expectations of a measured comparison.
-pub fn evaluate(c: &Comparison, mut variants: Vec<VariantResult>) -> ComparisonResult {
-    let reference = variants.iter().find(|v| v.name == c.reference).cloned();
-    let ref_median = reference
-        .as_ref()
-        .and_then(|r| r.stats.map(|s| s.median_ns));
-    for v in &mut variants {
-        v.speedup = match (ref_median, v.stats) {
-            (Some(r), Some(s)) if s.median_ns > 0.0 => Some(r / s.median_ns),
-            _ => None,
-        };
-    }
-
-    // Result cross-check against the reference's digest.
-    let mut details = Vec::new();
-    let mut mismatch = false;
-    let mut differs: BTreeMap<String, bool> = BTreeMap::new();
-    let status = if c.result_order == ResultOrder::None {
-        details.push("results not compared (result = \"none\")".to_string());
-        CheckStatus::Skipped
-    } else {
-        match reference.as_ref().and_then(|r| r.result.clone()) {
-            None => {
-                details.push(format!(
-                    "reference {} produced no result to compare",
-                    c.reference
-                ));
-                CheckStatus::Skipped
-            }
-            Some(want) => {
-                for (def, v) in c.variants.iter().zip(&variants) {
-                    if v.name == c.reference {
-                        continue;
-                    }
-                    let Some(got) = &v.result else {
-                        details.push(format!("{}: no result (variant did not finish)", v.name));
-                        continue;
-                    };
-                    let same = got.hash == want.hash;
-                    differs.insert(v.name.clone(), !same);
-                    match (same, def.result) {
-                        (true, crate::catalog::ResultExpectation::Same) => {}
-                        (false, crate::catalog::ResultExpectation::Same) => {
-                            mismatch = true;
-                            details.push(format!(
-                                "{}: returns different rows than {} ({} rows vs {})",
-                                v.name, c.reference, got.rows, want.rows
-                            ));
-                        }
-                        (false, crate::catalog::ResultExpectation::Differs) => {
-                            details.push(format!(
-                                "{}: differs from {} as expected ({} rows vs {})",
-                                v.name, c.reference, got.rows, want.rows
-                            ))
-                        }
-                        (true, crate::catalog::ResultExpectation::Differs) => {
-                            details.push(format!(
-                                "{}: expected to differ from {} but returned the same rows",
-                                v.name, c.reference
-                            ))
-                        }
-                    }
-                }
-                if mismatch {
-                    CheckStatus::Mismatch
-                } else {
-                    CheckStatus::Match
-                }
-            }
-        }
-    };
-
-    // Winner: fastest variant that finished and returned the reference's rows.
-    let winner = variants
-        .iter()
-        .filter(|v| {
-            v.status == VariantStatus::Ok && !differs.get(&v.name).copied().unwrap_or(false)
-        })
-        .filter_map(|v| v.stats.map(|s| (v, s.median_ns)))
-        .min_by(|a, b| a.1.total_cmp(&b.1))
-        .map(|(v, _)| v.name.clone());
-
-    let mut expectations = Vec::new();
-    for (def, v) in c.variants.iter().zip(&variants) {
-        let relations = v
-            .plan
-            .as_ref()
-            .map(crate::explain::relations)
-            .unwrap_or_default();
-        let counters = v.counters.clone().unwrap_or_default();
-        let seen = || {
-            format!(
-                "plan has {}; indexes [{}]",
-                counters.node_types.join(", "),
-                counters.indexes.join(", ")
-            )
-        };
-        for want in &def.plan_contains {
-            let held =
-                v.counters.is_some() && crate::explain::plan_mentions(&counters, &relations, want);
-            expectations.push(outcome(
-                &v.name,
-                format!("plan contains {want}"),
-                held,
-                seen(),
-            ));
-        }
-        for bad in &def.plan_lacks {
-            let held =
-                v.counters.is_some() && !crate::explain::plan_mentions(&counters, &relations, bad);
-            expectations.push(outcome(&v.name, format!("plan lacks {bad}"), held, seen()));
-        }
-        if v.name != c.reference && c.result_order != ResultOrder::None {
-            let (desc, held) = match def.result {
-                crate::catalog::ResultExpectation::Same => (
-                    format!("same rows as {}", c.reference),
-                    differs.get(&v.name) == Some(&false),
-                ),
-                crate::catalog::ResultExpectation::Differs => (
-                    format!("different rows from {}", c.reference),
-                    differs.get(&v.name) == Some(&true),
-                ),
-            };
-            if def.result == crate::catalog::ResultExpectation::Differs {
-                expectations.push(outcome(&v.name, desc, held, "compared by digest".into()));
-            }
-        }
-        for other in &def.faster_than {
-            let mine = v.stats.map(|s| s.median_ns);
-            let theirs = variants
-                .iter()
-                .find(|o| &o.name == other)
-                .and_then(|o| o.stats.map(|s| s.median_ns));
-            let held = matches!((mine, theirs), (Some(a), Some(b)) if a < b);
-            expectations.push(ExpectationOutcome {
-                timing: true,
-                ..outcome(
-                    &v.name,
-                    format!("faster than {other}"),
-                    held,
-                    format!("median {} vs {}", fmt_opt_ns(mine), fmt_opt_ns(theirs)),
-                )
-            });
-        }
-    }
-    if let Some(w) = &c.expect_winner {
-        let held = winner.as_deref() == Some(w.as_str());
-        expectations.push(ExpectationOutcome {
-            variant: None,
-            description: format!("{w} wins"),
-            held,
-            detail: (!held)
-                .then(|| format!("winner was {}", winner.as_deref().unwrap_or("nobody"))),
-            timing: true,
-        });
-    }
-
-    ComparisonResult {
-        id: c.id.clone(),
-        title: c.title.clone(),
-        description: c.description.clone(),
-        sources: c.sources.clone(),
-        reference: c.reference.clone(),
-        result_order: c.result_order,
-        result_check: ResultCheck { status, details },
-        expectations,
-        winner,
-        seconds: 0.0,
-        variants,
-    }
-}
-
-fn outcome(variant: &str, description: String, held: bool, detail: String) -> ExpectationOutcome {
-    ExpectationOutcome {
-        variant: Some(variant.to_string()),
-        description,
-        held,
-        detail: (!held).then_some(detail),
-        timing: false,
-    }
-}
-
-/// Formats nanoseconds for people: `1.23 ms`, `456 µs`, `2.1 s`.
-pub fn fmt_ns(ns: f64) -> String {
-    if ns >= 1e9 {
-        format!("{:.2} s", ns / 1e9)
-    } else if ns >= 1e6 {
-        format!("{:.2} ms", ns / 1e6)
-    } else if ns >= 1e3 {
-        format!("{:.1} µs", ns / 1e3)
-    } else {
-        format!("{ns:.0} ns")
-    }
-}
-
-fn fmt_opt_ns(ns: Option<f64>) -> String {
-    ns.map(fmt_ns).unwrap_or_else(|| "n/a".into())
 }
 
 /// Converts a sampling duration field.

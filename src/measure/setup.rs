@@ -1,17 +1,175 @@
-//! Getting a clone ready for a variant: parameters, index set (with its size and
-//! write cost the first time it is seen) and session settings.
+//! The first step of a variant's path: a clone made ready for it — parameters,
+//! index set (with its size and write cost the first time it is seen), session
+//! settings and prepared statements — as a [`Session`]; and the last step,
+//! [`close`]. Writing variants get a fresh clone set up the same way per execution
+//! ([`with_fresh_clone`]).
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, SimpleQueryMessage};
 
-use super::exec::TextParam;
-use super::session::{Failed, Params, Stop, pos_str};
+use super::exec::{Execution, PrepareError, TextParam};
+use super::stop::{Failed, Stop, pos_str};
 use super::{Measurer, cost};
 use crate::catalog::{Comparison, Variant};
-use crate::error::Error;
+use crate::error::{Error, Result};
 use crate::provision::quote_ident;
+use crate::results::ResultOrder;
+
+/// Named parameter values of a comparison (text form; `None` = NULL).
+pub type Params = BTreeMap<String, Option<String>>;
+
+/// A variant ready to run: its clone, connection and prepared statements.
+pub struct Session {
+    db: String,
+    pub(super) client: Client,
+    pub(super) exec: Execution,
+    pub(super) variant: Variant,
+    pub(super) comparison: Comparison,
+    pub(super) ordered: bool,
+    /// Parameter values of the first execution, as text (for results).
+    pub params: Vec<String>,
+}
+
+impl Session {
+    /// The clone this variant runs on.
+    pub fn database(&self) -> &str {
+        &self.db
+    }
+
+    /// Statement executions per sample.
+    pub fn executions_per_sample(&self) -> u32 {
+        self.exec.executions_per_sample()
+    }
+}
+
+/// Clones the template, computes the comparison's parameters (once, cached in
+/// `params`), applies the index set and prepares the statements.
+pub async fn open(
+    m: &mut Measurer<'_>,
+    c: &Comparison,
+    v: &Variant,
+    params: &mut Option<Params>,
+) -> std::result::Result<Session, Stop> {
+    let db = m.next_clone();
+    m.server.create_database(&db, Some(m.template)).await?;
+    match open_on(m, c, v, params, &db).await {
+        Ok(s) => Ok(s),
+        Err(e) => {
+            m.server.drop_database(&db).await?;
+            Err(e)
+        }
+    }
+}
+
+async fn open_on(
+    m: &mut Measurer<'_>,
+    c: &Comparison,
+    v: &Variant,
+    params: &mut Option<Params>,
+    db: &str,
+) -> std::result::Result<Session, Stop> {
+    let client = m.server.connect(db).await?;
+    bound_setup(m, &client).await?;
+    if params.is_none() {
+        *params = Some(comparison_params(m, c, &client).await?);
+    }
+    let params = params.as_ref().expect("set above");
+    apply_index_set(m, v, &client).await?;
+    session(m, c, v, &client, false).await?;
+    let param_sets = param_sets(m, v, params, &client).await?;
+    let first = param_sets
+        .first()
+        .map(|p| {
+            p.iter()
+                .map(|t| t.0.clone().unwrap_or_else(|| "NULL".into()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let exec = prepare(m, v, &client, param_sets).await?;
+    Ok(Session {
+        db: db.to_string(),
+        client,
+        exec,
+        variant: v.clone(),
+        comparison: c.clone(),
+        ordered: c.result_order != ResultOrder::Multiset,
+        params: first,
+    })
+}
+
+async fn prepare(
+    m: &Measurer<'_>,
+    v: &Variant,
+    client: &Client,
+    param_sets: Vec<Vec<TextParam>>,
+) -> std::result::Result<Execution, Stop> {
+    Execution::new(
+        client,
+        m.config.protocol,
+        v.statements.clone(),
+        param_sets,
+        v.repeat_until_zero,
+    )
+    .await
+    .map_err(|e| match e {
+        PrepareError::Sql { source, .. } if crate::error::connection_lost(&source) => {
+            Stop::Run(Error::db(format!("preparing variant {}", v.name), source))
+        }
+        e => Stop::Variant(Failed(prepare_message(m, v, e))),
+    })
+}
+
+/// A fresh clone with the variant's index set and session, for writing variants.
+pub(super) async fn with_fresh_clone<T>(
+    m: &mut Measurer<'_>,
+    s: &Session,
+    deterministic: bool,
+    f: impl AsyncFnOnce(&Measurer<'_>, &Client, Execution) -> std::result::Result<T, Stop>,
+) -> std::result::Result<T, Stop> {
+    let db = m.next_clone();
+    m.server.create_database(&db, Some(m.template)).await?;
+    let r = async {
+        let client = m.server.connect(&db).await?;
+        bound_setup(m, &client).await?;
+        apply_ddl(m, &s.variant, &client).await?;
+        session(m, &s.comparison, &s.variant, &client, deterministic).await?;
+        let exec = prepare(m, &s.variant, &client, s.exec.param_sets().to_vec()).await?;
+        f(m, &client, exec).await
+    }
+    .await;
+    m.server.drop_database(&db).await?;
+    r
+}
+
+/// Closes the connection and drops the clone.
+pub async fn close(m: &Measurer<'_>, s: Session) -> Result<()> {
+    drop(s.client);
+    m.server.drop_database(&s.db).await
+}
+
+fn prepare_message(m: &Measurer<'_>, v: &Variant, e: PrepareError) -> String {
+    let at = pos_str(m, v);
+    match e {
+        PrepareError::Sql { index, source } => format!(
+            "{at}: variant {}: statement {} failed to prepare: {}; fix the SQL in the scenario",
+            v.name,
+            index + 1,
+            crate::error::pg_message(&source)
+        ),
+        PrepareError::ParamCount {
+            index,
+            expected,
+            given,
+        } => format!(
+            "{at}: variant {}: statement {} uses {expected} parameter(s) but {given} are bound; list them in params = [...] (or for_each columns)",
+            v.name,
+            index + 1
+        ),
+    }
+}
 
 /// Bounds the untimed setup statements on `client` (the params and for_each
 /// queries, the index set's DDL, the write-cost inserts) by what is left of the

@@ -49,6 +49,30 @@ impl BackendKind {
     }
 }
 
+impl std::fmt::Display for BackendKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for BackendKind {
+    type Err = String;
+
+    /// The one parser of a backend name: `--backend` (clap's `value_parser`) and
+    /// `QUERYLAB_BACKEND`.
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "auto" => Ok(BackendKind::Auto),
+            "docker" => Ok(BackendKind::Docker),
+            "local" => Ok(BackendKind::Local),
+            "url" => Ok(BackendKind::Url),
+            other => Err(format!(
+                "unknown backend {other}: expected auto, docker, local or url"
+            )),
+        }
+    }
+}
+
 /// Default image for the docker backend.
 pub const DEFAULT_PG_IMAGE: &str = "postgres:16";
 
@@ -452,4 +476,27 @@ pub fn run_id() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
     format!("{:x}{:04x}", t.as_secs(), std::process::id() & 0xffff)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::BackendKind;
+
+    #[test]
+    fn backends_parse_as_written_on_the_command_line() {
+        for b in [
+            BackendKind::Auto,
+            BackendKind::Docker,
+            BackendKind::Local,
+            BackendKind::Url,
+        ] {
+            assert_eq!(b.as_str().parse::<BackendKind>(), Ok(b));
+            assert_eq!(b.to_string(), b.as_str());
+        }
+        let e = "podman".parse::<BackendKind>().unwrap_err();
+        assert!(
+            e.contains("podman") && e.contains("auto, docker, local or url"),
+            "{e}"
+        );
+    }
 }

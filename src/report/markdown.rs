@@ -4,15 +4,17 @@
 
 use std::fmt::Write as _;
 
+use crate::check::Outcome;
 use crate::results::{CheckStatus, RunResults, RunStatus, VariantStatus};
 
-use super::diff::{self, Direction};
-use super::escape::md_cell as md;
-use super::format::{count, times};
-use super::html::short_rev;
-use super::plot::scaling::growth_word;
-use super::verdict::{self, Headline};
-use super::{plan, scaling, servers};
+use crate::escape::md_cell as md;
+use crate::units::{count, times};
+
+use super::headline::{self, Headline};
+use super::parts::short_rev;
+use super::plot::curves::growth_word;
+use super::sections::changes::{self, Direction};
+use super::sections::{scaling, servers};
 
 pub(super) fn render(runs: &[RunResults]) -> String {
     match runs {
@@ -81,7 +83,7 @@ fn single(run: &RunResults) -> String {
             count(d.rows)
         );
         for c in &d.comparisons {
-            let (winner, speedup) = match verdict::headline(c) {
+            let (winner, speedup) = match headline::headline(c) {
                 Headline::Wins {
                     winner,
                     loser,
@@ -99,7 +101,7 @@ fn single(run: &RunResults) -> String {
                 Headline::Alone { winner } => (format!("**{}**", md(&winner.name)), "–".into()),
                 Headline::NoWinner => ("none".into(), "–".into()),
             };
-            let (held, total) = verdict::expectations(c);
+            let (held, total) = headline::expectations(c);
             let expectations = if total == 0 {
                 "–".to_string()
             } else if held == total {
@@ -139,13 +141,13 @@ fn single(run: &RunResults) -> String {
                         "⚠️ {} / {}: {}",
                         md(&c.title),
                         md(&v.name),
-                        md(&verdict::status_text(v))
+                        md(&headline::status_text(v))
                     ));
                 }
                 if let Some(f) = v
                     .plan
                     .as_ref()
-                    .and_then(|p| plan::findings(p).into_iter().next())
+                    .and_then(|p| crate::explain::findings(p).into_iter().next())
                 {
                     notes.push(format!(
                         "🔎 {} / {}: {}",
@@ -252,52 +254,50 @@ fn tally(run: &RunResults, out: &mut String) {
 }
 
 fn changes(base: &RunResults, new: &RunResults, out: &mut String) {
-    let all = diff::changes(base, new);
-    let vars: Vec<_> = all
-        .iter()
-        .flat_map(|c| c.variants.iter().map(move |v| (c, v)))
-        .collect();
-    let count_dir = |d: Direction| vars.iter().filter(|(_, v)| v.direction == d).count();
+    let all = changes::changes(base, new);
     let _ = writeln!(
         out,
-        "## querylab: {} — run against run\n\n{} slower · {} faster · {} unchanged · {} plan changes\n",
+        "## querylab: {} — run against run\n\n{}\n",
         md(&new.settings.scenario),
-        count_dir(Direction::Slower),
-        count_dir(Direction::Faster),
-        count_dir(Direction::Same),
-        vars.iter().filter(|(_, v)| v.plan.is_some()).count()
+        md(&all.tally())
     );
     // Unchanged variants make a PR comment long and say nothing; they are counted above.
-    let listed: Vec<_> = vars
-        .into_iter()
-        .filter(|(_, v)| v.direction != Direction::Same || v.plan.is_some())
+    let listed: Vec<_> = all
+        .variants()
+        .filter(|(_, v)| {
+            v.direction() != Direction::Same
+                || v.plan().is_some()
+                || v.verdict
+                    .as_ref()
+                    .is_some_and(|x| x.outcome != Outcome::Unchanged)
+        })
         .collect();
     if listed.is_empty() {
         out.push_str("No variant changed detectably.\n\n");
         return;
     }
     out.push_str(
-        "| Comparison | Variant | Base | New | Change | Plan |\n|---|---|---:|---:|---|---|\n",
+        "| Comparison | Variant | Base | New | Change | Plan | Check |\n|---|---|---:|---:|---|---|---|\n",
     );
     for (c, v) in listed {
         let plan = v
-            .plan
-            .as_ref()
+            .plan()
             .map(|(a, b)| format!("⚠️ {} → {}", md(a), md(b)))
-            .unwrap_or_else(|| if v.blocks.is_some() { "same" } else { "–" }.into());
-        let change = diff::change_text(v);
-        let change = if v.direction == Direction::Slower {
-            format!("**{}**", md(&change))
+            .unwrap_or_else(|| if v.blocks().is_some() { "same" } else { "–" }.into());
+        let change = md(&v.change_text());
+        let change = if v.direction() == Direction::Slower {
+            format!("**{change}**")
         } else {
-            md(&change)
+            change
         };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {change} | {plan} |",
+            "| {} | {} | {} | {} | {change} | {plan} | {} |",
             md(&c.title),
             md(&v.name),
-            md(&diff::median_text(v.base)),
-            md(&diff::median_text(v.new))
+            md(&changes::median_text(v.base)),
+            md(&changes::median_text(v.new)),
+            md(&v.verdict_text())
         );
     }
     out.push('\n');

@@ -7,31 +7,30 @@
 //!   give a run-against-run report (the first run is the base).
 //! - [`render_markdown`]: the short summary for CI job summaries and PR comments.
 //! - [`write_reports`]: both, as `DIR/index.html` and `DIR/summary.md`.
-//! - Inside: `html` (page, environment), `summary` (the table of verdicts),
-//!   `section` (one comparison), `scaling` (curves over sizes), `servers` (one
-//!   size on several servers, side by side, in both formats), `diff` (run against
-//!   run), `markdown`, [`plan`] (EXPLAIN trees and findings), `verdict` (the
-//!   one-line headline shared by both formats), `format` (units), [`escape`], and
-//!   [`plot`] (one file per chart, plotters on an SVG string).
+//! - [`terminal`]: the table `querylab run` prints.
+//! - Inside, in layers that only point down: `page` (the HTML document and its
+//!   layout) composes `sections` (summary, one comparison, scaling, servers,
+//!   environment, run-against-run changes), which build on `parts` (leaf cells),
+//!   [`plan`] (the EXPLAIN tree of [`crate::explain`], rendered) and [`plot`] (one
+//!   file per chart, plotters on an SVG string); `markdown` uses the same section
+//!   models; `headline` is the one-line verdict of a comparison both formats share.
+//!   Units come from [`crate::units`], escaping from [`crate::escape`].
 //!
 //! The HTML is one file with inline CSS and inline SVG and no JavaScript, so it
 //! opens offline from `file://`, survives being attached to a CI run, and cannot be
 //! made to run a script by a hostile scenario name: every string that came from a
-//! scenario or the database goes through [`escape`].
+//! scenario or the database goes through [`crate::escape`].
 
-pub mod escape;
 pub mod plan;
 pub mod plot;
 
-mod diff;
-mod format;
-mod html;
+pub mod terminal;
+
+mod headline;
 mod markdown;
-mod scaling;
-mod section;
-mod servers;
-mod summary;
-mod verdict;
+mod page;
+mod parts;
+mod sections;
 
 use std::path::{Path, PathBuf};
 
@@ -51,7 +50,7 @@ pub struct ReportFiles {
 /// change of every later run against the first (the base), followed by the full
 /// report of the last run.
 pub fn render_html(runs: &[RunResults]) -> String {
-    html::render(runs)
+    page::render(runs)
 }
 
 /// Renders the Markdown summary: a table per dataset (comparison, winner,

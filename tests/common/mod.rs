@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod docker;
+pub mod results;
 
 use querylab::provision::{BackendKind, ProvisionConfig, Server, provision};
 

@@ -13,6 +13,7 @@ pub use comparisons::comparisons;
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use crate::common::results as build;
 use chrono::{TimeZone, Utc};
 use querylab::results::*;
 use rand::{RngExt, SeedableRng};
@@ -171,7 +172,6 @@ pub fn variant(s: &Spec, rows: u64, seed: u64) -> VariantResult {
     };
     let plan_value = (s.status == VariantStatus::Ok).then(|| plan(s.plan));
     VariantResult {
-        name: s.name.into(),
         description: format!("{} using index set {}", s.name, s.index_set),
         sql: s.sql.into(),
         params: if s.sql.contains("$1") {
@@ -182,12 +182,9 @@ pub fn variant(s: &Spec, rows: u64, seed: u64) -> VariantResult {
         executions_per_sample: s.executions,
         index_set: s.index_set.into(),
         index_ddl: s.ddl.iter().map(|d| d.to_string()).collect(),
-        protocol: "prepared".into(),
-        fresh_clone_per_sample: false,
         status: s.status.clone(),
         stats: quick_stats(&samples_ns),
         samples_ns,
-        speedup: None,
         counters: plan_value.as_ref().map(counters),
         plan: plan_value,
         result: (s.status == VariantStatus::Ok).then(|| ResultDigest {
@@ -195,6 +192,7 @@ pub fn variant(s: &Spec, rows: u64, seed: u64) -> VariantResult {
             hash: s.hash.into(),
             ordered: true,
         }),
+        ..build::variant(s.name)
     }
 }
 
@@ -245,11 +243,9 @@ pub fn comparison(
         .min_by(|a, b| a.1.total_cmp(&b.1))
         .map(|(n, _)| n);
     ComparisonResult {
-        id: id.into(),
         title: title.into(),
         description: description.into(),
         sources: vec!["002".into()],
-        reference: reference.name.clone(),
         result_order: ResultOrder::Ordered,
         result_check: ResultCheck {
             status: if details.is_empty() {
@@ -262,7 +258,7 @@ pub fn comparison(
         expectations,
         winner,
         seconds: 4.2,
-        variants,
+        ..build::comparison(id, variants)
     }
 }
 
@@ -337,23 +333,20 @@ pub fn dataset(server: &str, version: &str, rows: u64, seed: u64) -> Dataset {
     ] {
         settings.insert(k.to_string(), v.to_string());
     }
-    Dataset {
-        key: format!("{server}/rows={rows}"),
-        server: ServerInfo {
-            backend: if server.contains("docker") {
-                "docker".into()
-            } else {
-                "local".into()
-            },
-            label: server.into(),
-            version: version.into(),
-            version_num: 150_008,
-            image: server
-                .contains("docker")
-                .then(|| format!("postgres:{version}")),
-            settings,
+    let server = ServerInfo {
+        backend: if server.contains("docker") {
+            "docker".into()
+        } else {
+            "local".into()
         },
-        rows,
+        version: version.into(),
+        image: server
+            .contains("docker")
+            .then(|| format!("postgres:{version}")),
+        settings,
+        ..build::server(server)
+    };
+    Dataset {
         load: Some(LoadReport {
             backend: "local".into(),
             server_version: version.into(),
@@ -378,7 +371,7 @@ pub fn dataset(server: &str, version: &str, rows: u64, seed: u64) -> Dataset {
             ],
         }),
         index_sets: index_sets(),
-        comparisons: comparisons(rows, seed),
+        ..build::dataset(server, rows, comparisons(rows, seed))
     }
 }
 
@@ -390,13 +383,11 @@ pub fn run(servers: &[(&str, &str)], rows: &[u64]) -> RunResults {
             datasets.push(dataset(label, version, *r, 100 * si as u64 + ri as u64));
         }
     }
+    let base = build::run(datasets);
     RunResults {
-        schema_version: SCHEMA_VERSION,
-        querylab_version: "0.1.0".into(),
         git_revision: Some("3f9c2e1a7b5d4c6e8f0a1b2c3d4e5f60718293a4".into()),
         started_at: Utc.with_ymd_and_hms(2025, 3, 14, 9, 26, 53).unwrap(),
         updated_at: Utc.with_ymd_and_hms(2025, 3, 14, 9, 41, 10).unwrap(),
-        status: RunStatus::Complete,
         machine: Machine {
             cores: 8,
             memory_bytes: 32 * 1024 * 1024 * 1024,
@@ -404,24 +395,20 @@ pub fn run(servers: &[(&str, &str)], rows: &[u64]) -> RunResults {
             hostname: Some("ci-runner-7".into()),
         },
         settings: RunSettings {
-            seed: 42,
             rows: rows.to_vec(),
             scenario: "jobs".into(),
             scenario_source: "builtin:jobs".into(),
             scenario_hash: "9b1d0c7e5a3f2b4d6c8e0f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e"
                 .into(),
-            only: None,
-            protocol: "prepared".into(),
             sampling: Sampling {
-                warmup_runs: 3,
                 min_samples: 30,
                 min_time_ns: 2_000_000_000,
-                max_samples: 500,
                 max_time_ns: 30_000_000_000,
-                statement_timeout_ns: 30_000_000_000,
+                ..base.settings.sampling.clone()
             },
+            ..base.settings.clone()
         },
-        datasets,
+        ..base
     }
 }
 

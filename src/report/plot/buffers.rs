@@ -4,13 +4,9 @@
 
 use plotters::prelude::*;
 
-use super::right_labels;
-
-use crate::report::format::{bytes, count};
+use super::{Axis, Quantity, Role, Ticked, legend, row_chart, svg};
 use crate::results::{ComparisonResult, VariantResult};
-
-use super::latency::label_at;
-use super::{FONT, Role, Ticked, legend, short, svg};
+use crate::units::{bytes, count};
 
 /// Pixel height of one variant's bar.
 const ROW_PX: u32 = 40;
@@ -34,8 +30,7 @@ pub fn draw(c: &ComparisonResult, role: &dyn Fn(&VariantResult) -> Role) -> Opti
     let height = 92 + ROW_PX * n as u32;
     let label = format!("Shared buffers touched by each variant of {}", c.title);
     Some(svg(1100, height, &label, |root| {
-        let centers: Vec<f64> = (0..n).map(|i| (n - i) as f64 - 0.5).collect();
-        let names: Vec<String> = c.variants.iter().map(|v| short(&v.name, 26)).collect();
+        let names: Vec<String> = c.variants.iter().map(|v| v.name.clone()).collect();
         let totals: Vec<String> = c
             .variants
             .iter()
@@ -48,7 +43,6 @@ pub fn draw(c: &ComparisonResult, role: &dyn Fn(&VariantResult) -> Role) -> Opti
                 None => "no plan".into(),
             })
             .collect();
-        let name_at = |y: &f64| label_at(&centers, &names, *y);
         let hit = RGBColor(0x54, 0xae, 0xff);
         let read = RGBColor(0xe1, 0x6f, 0x24);
         legend(
@@ -60,25 +54,22 @@ pub fn draw(c: &ComparisonResult, role: &dyn Fn(&VariantResult) -> Role) -> Opti
             ],
         )?;
         let area = root.margin(28, 0, 0, 0);
-        let mut chart = ChartBuilder::on(&area)
-            .margin(12)
-            .margin_right(170)
-            .x_label_area_size(44)
-            .y_label_area_size(190)
-            .build_cartesian_2d(0.0..max * 1.05, Ticked::new(0.0..n as f64, centers.clone()))?;
-        let x_label = |x: &f64| count(x.round() as u64);
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .light_line_style(WHITE)
-            .bold_line_style(RGBColor(0xe6, 0xe8, 0xeb))
-            .x_desc("shared buffers touched (8 KiB blocks) — the same on every repeat")
-            .x_label_formatter(&x_label)
-            .y_label_formatter(&name_at)
-            .label_style((FONT, 14))
-            .axis_desc_style((FONT, 14))
-            .draw()?;
-        right_labels(root, &chart, &centers, &totals)?;
+        // Linear from zero, so bar lengths compare honestly.
+        let axis = Axis {
+            log: false,
+            lo: 0.0,
+            hi: max * 1.05,
+            ..Axis::fit(&[max], Quantity::Count, false)
+        };
+        let (mut chart, centers) = row_chart(
+            &area,
+            root,
+            Ticked::new(axis.range(), axis.ticks()),
+            "shared buffers touched (8 KiB blocks) — the same on every repeat",
+            &|x| count(x.round() as u64),
+            &names,
+            &totals,
+        )?;
         for (i, v) in c.variants.iter().enumerate() {
             let Some(k) = &v.counters else { continue };
             let y = centers[i];

@@ -1,22 +1,48 @@
 //! Run against run: the change of every variant's median as a ratio new / base on a
-//! log axis centred on 1, with the bootstrap 95% interval of the ratio. Left of the
-//! line is faster, right is slower; colour says whether the change is significant.
+//! log axis centred on 1, with its interval. Left of the line is faster, right is
+//! slower. The chart judges nothing: the words and the colour of each row are the
+//! caller's (the report takes them from `querylab check`'s verdicts).
 
 use plotters::prelude::*;
 
-use super::right_labels;
+use super::{Axis, Quantity, Role, Ticked, row_chart, svg};
+use crate::units::TimeUnit;
 
-use super::latency::label_at;
-use super::{Axis, FONT, Quantity, Ticked, short, svg};
-use crate::report::format::change_words;
+/// The colour of a row, as the caller judged the change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    /// Worse (red).
+    Bad,
+    /// Possibly worse (amber).
+    Warn,
+    /// Better (green).
+    Good,
+    /// No change worth a word (grey).
+    Neutral,
+}
+
+impl Tone {
+    fn color(self) -> RGBColor {
+        match self {
+            Tone::Bad => Role::Problem.color(),
+            Tone::Warn => RGBColor(0xbf, 0x87, 0x00),
+            Tone::Good => Role::Winner.color(),
+            Tone::Neutral => Role::Reference.color(),
+        }
+    }
+}
 
 /// One variant's change.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Change {
     /// Variant name.
     pub name: String,
-    /// `(ratio, ci_low, ci_high)` of new median / base median, when both have samples.
+    /// `(ratio, low, high)` of new median / base median, when both have samples.
     pub ratio: Option<(f64, f64, f64)>,
+    /// The change in words, right of the row: `1.5× slower`, `no change`.
+    pub words: String,
+    /// The row's colour.
+    pub tone: Tone,
 }
 
 /// Draws the change chart for one comparison.
@@ -35,21 +61,12 @@ pub fn draw(caption: &str, changes: &[Change]) -> String {
         lo: 1.0 / spread,
         hi: spread,
         quantity: Quantity::Ratio,
-        unit: crate::report::format::TimeUnit::Ns,
+        unit: TimeUnit::Ns,
     };
     let label = format!("Change of median per variant: {caption}");
     svg(1100, 80 + 44 * n as u32, &label, |root| {
-        let centers: Vec<f64> = (0..n).map(|i| (n - i) as f64 - 0.5).collect();
-        let names: Vec<String> = changes.iter().map(|c| short(&c.name, 26)).collect();
-        let words: Vec<String> = changes
-            .iter()
-            .map(|c| match c.ratio {
-                Some((r, lo, hi)) if lo > 1.0 || hi < 1.0 => change_words(r),
-                Some(_) => "no change".into(),
-                None => "not comparable".into(),
-            })
-            .collect();
-        let name_at = |y: &f64| label_at(&centers, &names, *y);
+        let names: Vec<String> = changes.iter().map(|c| c.name.clone()).collect();
+        let words: Vec<String> = changes.iter().map(|c| c.words.clone()).collect();
         let mut ticks: Vec<f64> = [0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0]
             .into_iter()
             .filter(|t| *t >= axis.lo && *t <= axis.hi)
@@ -58,28 +75,15 @@ pub fn draw(caption: &str, changes: &[Change]) -> String {
         if ticks.len() < 3 {
             ticks = vec![(1.0 / 1.25f64).log10(), 0.0, 1.25f64.log10()];
         }
-        let x_label = |x: &f64| axis.label(*x);
-        let mut chart = ChartBuilder::on(root)
-            .margin(12)
-            .margin_right(170)
-            .x_label_area_size(44)
-            .y_label_area_size(190)
-            .build_cartesian_2d(
-                Ticked::new(axis.range(), ticks.clone()),
-                Ticked::new(0.0..n as f64, centers.clone()),
-            )?;
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .light_line_style(WHITE)
-            .bold_line_style(RGBColor(0xe6, 0xe8, 0xeb))
-            .x_desc("new median / base median (log scale) — left is faster, right is slower")
-            .x_label_formatter(&x_label)
-            .y_label_formatter(&name_at)
-            .label_style((FONT, 14))
-            .axis_desc_style((FONT, 14))
-            .draw()?;
-        right_labels(root, &chart, &centers, &words)?;
+        let (mut chart, centers) = row_chart(
+            root,
+            root,
+            Ticked::new(axis.range(), ticks),
+            "new median / base median (log scale) — left is faster, right is slower",
+            &|x| axis.label(*x),
+            &names,
+            &words,
+        )?;
         chart.draw_series([PathElement::new(
             vec![(0.0, 0.0), (0.0, n as f64)],
             BLACK.stroke_width(1),
@@ -87,13 +91,7 @@ pub fn draw(caption: &str, changes: &[Change]) -> String {
         for (i, c) in changes.iter().enumerate() {
             let Some((r, lo, hi)) = c.ratio else { continue };
             let y = centers[i];
-            let color = if lo > 1.0 {
-                RGBColor(0xcf, 0x22, 0x2e)
-            } else if hi < 1.0 {
-                RGBColor(0x1a, 0x7f, 0x37)
-            } else {
-                RGBColor(0x57, 0x60, 0x6a)
-            };
+            let color = c.tone.color();
             let x = |v: f64| axis.pos(v);
             chart.draw_series([
                 PathElement::new(vec![(x(lo), y), (x(hi), y)], color.stroke_width(3)),

@@ -4,13 +4,10 @@
 
 use plotters::prelude::*;
 
-use super::right_labels;
-
+use super::{Axis, FONT, Quantity, Role, Ticked, row_chart, svg};
 use crate::results::{ComparisonResult, VariantResult, VariantStatus};
 use crate::stats::percentile_sorted;
-
-use super::{Axis, FONT, Quantity, Role, Ticked, short, svg};
-use crate::report::format::duration_ns;
+use crate::units::duration_ns;
 
 /// Dots drawn per variant at most; more only thickens the strip and the file.
 const MAX_DOTS: usize = 400;
@@ -31,33 +28,17 @@ pub fn draw(c: &ComparisonResult, role: &dyn Fn(&VariantResult) -> Role) -> Stri
     let what = "latency per sample";
     let label = format!("Latency of each variant of {}", c.title);
     svg(1100, height, &label, |root| {
-        let ticks = axis.ticks();
-        let centers: Vec<f64> = (0..n).map(|i| (n - i) as f64 - 0.5).collect();
-        let names: Vec<String> = c.variants.iter().map(|v| short(&v.name, 26)).collect();
+        let names: Vec<String> = c.variants.iter().map(|v| v.name.clone()).collect();
         let medians: Vec<String> = c.variants.iter().map(right_label).collect();
-        let name_at = |y: &f64| label_at(&centers, &names, *y);
-        let x_label = |x: &f64| axis.label(*x);
-        let mut chart = ChartBuilder::on(root)
-            .margin(12)
-            .margin_right(170)
-            .x_label_area_size(44)
-            .y_label_area_size(190)
-            .build_cartesian_2d(
-                Ticked::new(axis.range(), ticks.clone()),
-                Ticked::new(0.0..n as f64, centers.clone()),
-            )?;
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .light_line_style(WHITE)
-            .bold_line_style(RGBColor(0xe6, 0xe8, 0xeb))
-            .x_desc(axis.title(what))
-            .x_label_formatter(&x_label)
-            .y_label_formatter(&name_at)
-            .label_style((FONT, 14))
-            .axis_desc_style((FONT, 14))
-            .draw()?;
-        right_labels(root, &chart, &centers, &medians)?;
+        let (mut chart, centers) = row_chart(
+            root,
+            root,
+            Ticked::new(axis.range(), axis.ticks()),
+            &axis.title(what),
+            &|x| axis.label(*x),
+            &names,
+            &medians,
+        )?;
         for (i, v) in c.variants.iter().enumerate() {
             let y = centers[i];
             let color = role(v).color();
@@ -67,7 +48,7 @@ pub fn draw(c: &ComparisonResult, role: &dyn Fn(&VariantResult) -> Role) -> Stri
                 chart.draw_series(std::iter::once(Text::new(
                     match &v.status {
                         VariantStatus::Ok => "no samples".to_string(),
-                        _ => crate::report::verdict::status_text(v),
+                        _ => crate::report::headline::status_text(v),
                     },
                     (axis.range().start, y),
                     (FONT, 14).into_font().color(&color).pos(
@@ -138,13 +119,4 @@ fn right_label(v: &VariantResult) -> String {
         (VariantStatus::Failed { .. }, _) => "failed".into(),
         (VariantStatus::Ok, None) => "no samples".into(),
     }
-}
-
-/// The label of the row whose centre is `y`.
-pub(crate) fn label_at(centers: &[f64], labels: &[String], y: f64) -> String {
-    centers
-        .iter()
-        .position(|c| (c - y).abs() < 1e-6)
-        .and_then(|i| labels.get(i).cloned())
-        .unwrap_or_default()
 }

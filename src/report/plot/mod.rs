@@ -8,8 +8,8 @@
 
 pub mod buffers;
 pub mod change;
+pub mod curves;
 pub mod latency;
-pub mod scaling;
 
 use std::ops::Range;
 
@@ -17,8 +17,10 @@ use plotters::coord::Shift;
 use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged};
 use plotters::prelude::*;
 
-use super::escape::html;
-use super::format::{TimeUnit, duration_ns, rows_short, sig3, times};
+use super::headline::mismatched;
+use crate::escape::html;
+use crate::results::{ComparisonResult, VariantResult, VariantStatus};
+use crate::units::{TimeUnit, duration_ns, rows_short, sig3, times};
 
 /// Value spread (max / min) beyond which an axis switches to a log scale: past
 /// this, a linear axis squeezes the fast variants into a few pixels at zero.
@@ -251,6 +253,20 @@ pub enum Role {
 }
 
 impl Role {
+    /// The role of variant `v` in comparison `c`: a problem when it did not finish
+    /// or returned other rows than the reference, else winner, reference or other.
+    pub fn of(c: &ComparisonResult, v: &VariantResult) -> Role {
+        if v.status != VariantStatus::Ok || mismatched(c, v) {
+            Role::Problem
+        } else if c.winner.as_deref() == Some(v.name.as_str()) {
+            Role::Winner
+        } else if v.name == c.reference {
+            Role::Reference
+        } else {
+            Role::Other
+        }
+    }
+
     /// The colour of the role.
     pub fn color(self) -> RGBColor {
         match self {
@@ -346,7 +362,7 @@ pub(crate) fn legend(
 /// Writes `labels` right of a row chart's plotting area, one per row centre,
 /// left-aligned. (A secondary axis would right-align them by an estimated text
 /// width that the SVG backend cannot measure, so they would wander.)
-pub(crate) fn right_labels<X: Ranged<ValueType = f64>>(
+fn right_labels<X: Ranged<ValueType = f64>>(
     root: &DrawingArea<SVGBackend<'_>, Shift>,
     chart: &ChartContext<'_, SVGBackend<'_>, Cartesian2d<X, Ticked>>,
     centers: &[f64],
@@ -369,6 +385,62 @@ pub(crate) fn right_labels<X: Ranged<ValueType = f64>>(
         ))?;
     }
     Ok(())
+}
+
+/// Pixel margins and label areas shared by the row charts.
+const ROW_CHART_RIGHT: u32 = 170;
+
+/// The frame of a row chart (latency, buffers, change): one row per variant on a
+/// shared value axis `x`, the variants' names left of the rows, `right` beside
+/// them (a median, a total, a change in words), the axis described by `x_desc` and
+/// its ticks labelled by `x_label`. The frame is drawn on `area`; the right-hand
+/// labels go on `root`, outside the plotting area. Returns the chart to draw the
+/// rows on and each row's centre on the y axis (first row on top).
+#[allow(clippy::type_complexity)]
+pub(crate) fn row_chart<'a, 'b>(
+    area: &'a DrawingArea<SVGBackend<'b>, Shift>,
+    root: &DrawingArea<SVGBackend<'b>, Shift>,
+    x: Ticked,
+    x_desc: &str,
+    x_label: &dyn Fn(&f64) -> String,
+    names: &[String],
+    right: &[String],
+) -> Result<
+    (
+        ChartContext<'a, SVGBackend<'b>, Cartesian2d<Ticked, Ticked>>,
+        Vec<f64>,
+    ),
+    Box<dyn std::error::Error>,
+> {
+    let n = names.len().max(1);
+    let centers: Vec<f64> = (0..n).map(|i| (n - i) as f64 - 0.5).collect();
+    let name_at = |y: &f64| {
+        centers
+            .iter()
+            .position(|c| (c - y).abs() < 1e-6)
+            .and_then(|i| names.get(i))
+            .map(|name| short(name, 26))
+            .unwrap_or_default()
+    };
+    let mut chart = ChartBuilder::on(area)
+        .margin(12)
+        .margin_right(ROW_CHART_RIGHT)
+        .x_label_area_size(44)
+        .y_label_area_size(190)
+        .build_cartesian_2d(x, Ticked::new(0.0..n as f64, centers.clone()))?;
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .light_line_style(WHITE)
+        .bold_line_style(RGBColor(0xe6, 0xe8, 0xeb))
+        .x_desc(x_desc)
+        .x_label_formatter(x_label)
+        .y_label_formatter(&name_at)
+        .label_style((FONT, 14))
+        .axis_desc_style((FONT, 14))
+        .draw()?;
+    right_labels(root, &chart, &centers, right)?;
+    Ok((chart, centers))
 }
 
 /// Shortens a label drawn inside a chart (tables show the full name).

@@ -5,8 +5,7 @@
 
 use crate::results::{CheckStatus, ComparisonResult, ResultOrder, VariantResult, VariantStatus};
 
-use super::format::{count, duration_ns, speedup_words, times};
-use super::plan;
+use crate::units::{count, duration_ns, speedup_words, times};
 
 /// The headline of a comparison.
 #[derive(Debug, Clone, PartialEq)]
@@ -161,7 +160,7 @@ pub fn why(winner: &VariantResult, loser: &VariantResult) -> Vec<Why> {
     if let Some(f) = loser
         .plan
         .as_ref()
-        .and_then(|p| plan::findings(p).into_iter().next())
+        .and_then(|p| crate::explain::findings(p).into_iter().next())
     {
         lines.push(Why::Finding(f.describe()));
     }
@@ -171,7 +170,7 @@ pub fn why(winner: &VariantResult, loser: &VariantResult) -> Vec<Why> {
 /// A [`Why`] as HTML: names bold, plan heads as code, findings as a warning badge
 /// when `badge`.
 pub fn why_html(w: &Why, badge: bool) -> String {
-    use super::escape::html as esc;
+    use crate::escape::html as esc;
     match w {
         Why::Plan {
             variant,
@@ -222,7 +221,7 @@ mod tests {
             executions_per_sample: 1,
             index_set: "none".into(),
             index_ddl: vec![],
-            protocol: "prepared".into(),
+            protocol: crate::results::Protocol::Prepared,
             fresh_clone_per_sample: false,
             status: VariantStatus::Ok,
             samples_ns: vec![median as u64],

@@ -1,4 +1,5 @@
-//! Statistics over timing samples: order statistics and bootstrap confidence intervals.
+//! Statistics over timing samples: order statistics, bootstrap confidence intervals
+//! and ([`dist`]) the quantiles of the normal and t distributions.
 //!
 //! Pure functions, no I/O: the same samples always give the same numbers (the
 //! bootstrap uses a fixed-seed generator), which keeps reports and checks
@@ -8,6 +9,9 @@ use rand::{Rng, RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::results::Stats;
+
+mod dist;
+pub use dist::{normal_quantile, t_quantile};
 
 /// Bootstrap resamples used for confidence intervals.
 pub const BOOTSTRAP_RESAMPLES: usize = 2000;

@@ -7,12 +7,12 @@ use std::fmt::Write as _;
 
 use crate::results::{Dataset, RunResults, ServerInfo, VariantStatus};
 
-use super::escape::{html as esc, md_cell as md};
-use super::format::{count, duration_ns, times};
+use crate::escape::{html as esc, md_cell as md};
+use crate::units::{count, duration_ns, times};
 
 /// One size measured on two or more servers.
 #[derive(Debug)]
-pub(super) struct SideBySide<'a> {
+pub(in crate::report) struct SideBySide<'a> {
     /// Rows of the largest table.
     pub rows: u64,
     /// The servers, in the order they were measured (the first is the base).
@@ -23,7 +23,7 @@ pub(super) struct SideBySide<'a> {
 
 /// One variant's medians on every server.
 #[derive(Debug)]
-pub(super) struct Line<'a> {
+pub(in crate::report) struct Line<'a> {
     /// Comparison title.
     pub title: &'a str,
     /// Variants of this comparison: set on its first line only (HTML rowspan).
@@ -49,7 +49,7 @@ impl Line<'_> {
 
 /// Every size measured on two or more servers, smallest first. Empty when each size
 /// has one server.
-pub(super) fn side_by_side(run: &RunResults) -> Vec<SideBySide<'_>> {
+pub(in crate::report) fn side_by_side(run: &RunResults) -> Vec<SideBySide<'_>> {
     let mut sizes: Vec<u64> = run.datasets.iter().map(|d| d.rows).collect();
     sizes.sort_unstable();
     sizes.dedup();
@@ -90,7 +90,7 @@ pub(super) fn side_by_side(run: &RunResults) -> Vec<SideBySide<'_>> {
 }
 
 /// The HTML section, or an empty string when there is nothing to put side by side.
-pub(super) fn render_html(run: &RunResults) -> String {
+pub(in crate::report) fn render_html(run: &RunResults) -> String {
     let tables = side_by_side(run);
     if tables.is_empty() {
         return String::new();
@@ -133,7 +133,7 @@ pub(super) fn render_html(run: &RunResults) -> String {
 }
 
 /// The Markdown tables, or an empty string when there is nothing to put side by side.
-pub(super) fn render_markdown(run: &RunResults) -> String {
+pub(in crate::report) fn render_markdown(run: &RunResults) -> String {
     let mut out = String::new();
     for t in side_by_side(run) {
         let _ = write!(

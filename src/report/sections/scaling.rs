@@ -1,15 +1,15 @@
 //! Scaling curves: one server, several sizes (servers side by side, one size on
-//! several servers, are in `servers`).
+//! several servers, are in `servers`); the chart is [`super::super::plot::curves`].
 
 use std::fmt::Write as _;
 
 use crate::results::{Dataset, RunResults, VariantStatus};
 use crate::stats::growth_exponent;
 
-use super::escape::html as esc;
-use super::plot::scaling::{self as chart, Series};
-use super::plot::{PALETTE, Role};
-use super::section::role_of;
+use crate::escape::html as esc;
+
+use super::super::plot::curves::{self as chart, Series};
+use super::super::plot::{PALETTE, Role};
 
 /// Colours for variants that are neither winner nor reference: blue, purple,
 /// orange, teal (green and grey are taken by winner and reference).
@@ -18,7 +18,7 @@ const OTHER_COLORS: [plotters::style::RGBColor; 4] =
 
 /// The curves of one comparison on one server.
 #[derive(Debug, Clone, PartialEq)]
-pub(super) struct Curve {
+pub(in crate::report) struct Curve {
     /// Comparison id.
     pub id: String,
     /// Comparison title.
@@ -42,7 +42,7 @@ fn servers(run: &RunResults) -> Vec<&str> {
 
 /// Every scaling curve in `run`: for each server measured at two or more sizes,
 /// each comparison's variants' medians against rows.
-pub(super) fn curves(run: &RunResults) -> Vec<Curve> {
+pub(in crate::report) fn curves(run: &RunResults) -> Vec<Curve> {
     let mut out = Vec::new();
     for server in servers(run) {
         let mut sets: Vec<&Dataset> = run
@@ -73,7 +73,7 @@ pub(super) fn curves(run: &RunResults) -> Vec<Curve> {
                 let mut others = 0;
                 for v in &c.variants {
                     // Datasets come by increasing rows, so the largest one sets the colour.
-                    let color = match role_of(c, v) {
+                    let color = match Role::of(c, v) {
                         Role::Other => {
                             others += 1;
                             OTHER_COLORS[(others - 1) % OTHER_COLORS.len()]
@@ -116,7 +116,7 @@ pub(super) fn curves(run: &RunResults) -> Vec<Curve> {
 }
 
 /// The scaling section, or an empty string when no server has two sizes.
-pub(super) fn render(run: &RunResults) -> String {
+pub(in crate::report) fn render(run: &RunResults) -> String {
     let curves = curves(run);
     if curves.is_empty() {
         return String::new();

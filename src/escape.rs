@@ -1,9 +1,11 @@
 //! Escaping of every string that comes from a scenario or from the database.
 //!
 //! Names, ids, SQL, plan text and server settings are all attacker-controlled as
-//! far as the report is concerned: a scenario file from a pull request can name a
+//! far as a rendering is concerned: a scenario file from a pull request can name a
 //! variant `</script><img src=x onerror=…>`. Everything that is not a literal of
-//! the renderer goes through one of these two functions.
+//! the renderer goes through one of these functions: [`html`] for the HTML report,
+//! [`md_cell`] / [`md_text`] / [`md_code`] for the Markdown of `querylab report` and
+//! the GitHub step summary of `querylab check`.
 
 /// Escapes text for HTML element content and double- or single-quoted attributes.
 pub fn html(text: &str) -> String {
@@ -53,6 +55,34 @@ pub fn md_text(text: &str) -> String {
     md_cell(text)
 }
 
+/// Text as a Markdown code span (`` `name` ``) that stays one span and one table
+/// cell whatever it holds: the fence is longer than any run of backticks inside, a
+/// `|` is escaped (GitHub splits table cells before it parses code spans) and line
+/// breaks become spaces. Inside a code span nothing else is interpreted: `<`, `*`
+/// and `_` show as typed.
+pub fn md_code(text: &str) -> String {
+    let body: String = text
+        .chars()
+        .filter(|c| *c != '\r')
+        .map(|c| if c == '\n' || c == '\t' { ' ' } else { c })
+        .collect::<String>()
+        .replace('|', "\\|");
+    let mut longest = 0;
+    let mut run = 0;
+    for c in body.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    let fence = "`".repeat(longest + 1);
+    // A span that starts or ends with a backtick needs a space inside the fence.
+    let pad = if body.starts_with('`') || body.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{body}{pad}{fence}")
+}
+
 /// Counts the cells of one Markdown table row: the `|` separators that are not
 /// escaped, minus the leading and trailing ones. Used by tests to prove that no
 /// escaped value changes a table's shape.
@@ -97,6 +127,16 @@ mod tests {
         assert!(e.contains("\\`a\\|b\\`"));
         assert!(e.contains("\\*c\\*"));
         assert!(e.contains("\\[e\\]"));
+    }
+
+    #[test]
+    fn md_code_keeps_one_span_and_one_cell() {
+        assert_eq!(md_code("jobs.claim / v0"), "`jobs.claim / v0`");
+        let e = md_code(NASTY);
+        assert!(!e.contains('\n'));
+        assert_eq!(md_row_cells(&format!("| {e} | x |")), 2);
+        assert!(e.starts_with("``") && !e.starts_with("```"), "{e}");
+        assert_eq!(md_code("`a`"), "`` `a` ``");
     }
 
     #[test]

@@ -8,15 +8,16 @@ use crate::results::{
     CheckStatus, ComparisonResult, Dataset, ResultOrder, VariantResult, VariantStatus,
 };
 
-use super::escape::html as esc;
-use super::format::{bytes, count, duration_ns, percent_change, seconds, speedup_words};
-use super::html::{check_cell, expectations_cell};
-use super::plot::{self, Role};
-use super::verdict::{self, Headline, mismatched};
-use super::{plan, plot::short};
+use crate::escape::html as esc;
+use crate::units::{bytes, count, duration_ns, percent, seconds, speedup_words};
+
+use super::super::headline::{self, Headline, mismatched};
+use super::super::parts::{check_cell, expectations_cell};
+use super::super::plan;
+use super::super::plot::{self, Role, short};
 
 /// Renders the section with id `anchor`.
-pub(super) fn render(d: &Dataset, c: &ComparisonResult, anchor: &str) -> String {
+pub(in crate::report) fn render(d: &Dataset, c: &ComparisonResult, anchor: &str) -> String {
     let mut out = format!("<section class=\"comparison\" id=\"{anchor}\">");
     let _ = write!(
         out,
@@ -42,7 +43,7 @@ pub(super) fn render(d: &Dataset, c: &ComparisonResult, anchor: &str) -> String 
     }
     problems(c, &mut out);
     variant_table(c, &mut out);
-    let role = |v: &VariantResult| role_of(c, v);
+    let role = |v: &VariantResult| Role::of(c, v);
     let _ = write!(
         out,
         "<figure>{}<figcaption>Each dot is one sample; the box spans the middle half (p25–p75), \
@@ -61,21 +62,8 @@ pub(super) fn render(d: &Dataset, c: &ComparisonResult, anchor: &str) -> String 
     out
 }
 
-/// The colour role of a variant.
-pub(super) fn role_of(c: &ComparisonResult, v: &VariantResult) -> Role {
-    if v.status != VariantStatus::Ok || mismatched(c, v) {
-        Role::Problem
-    } else if c.winner.as_deref() == Some(v.name.as_str()) {
-        Role::Winner
-    } else if v.name == c.reference {
-        Role::Reference
-    } else {
-        Role::Other
-    }
-}
-
 fn headline(c: &ComparisonResult, out: &mut String) {
-    match verdict::headline(c) {
+    match headline::headline(c) {
         Headline::Wins {
             winner,
             loser,
@@ -97,12 +85,12 @@ fn headline(c: &ComparisonResult, out: &mut String) {
                 out,
                 "<p class=\"{class}\"><span class=\"win\">{}</span> {} <span class=\"lose\">{}</span>{reference}{noise}</p>",
                 esc(&winner.name),
-                esc(&verdict::phrase(factor, loser)),
+                esc(&headline::phrase(factor, loser)),
                 esc(&loser.name)
             );
-            let why: Vec<String> = verdict::why(winner, loser)
+            let why: Vec<String> = headline::why(winner, loser)
                 .iter()
-                .map(|w| verdict::why_html(w, false))
+                .map(|w| headline::why_html(w, false))
                 .collect();
             if !why.is_empty() {
                 let _ = write!(out, "<p class=\"why\">Why: {}.</p>", why.join("; "));
@@ -159,7 +147,7 @@ fn variant_table(c: &ComparisonResult, out: &mut String) {
          <th class=\"num\">Rows</th><th>Plan</th></tr></thead><tbody>",
     );
     for v in &c.variants {
-        let role = role_of(c, v);
+        let role = Role::of(c, v);
         let class = match role {
             Role::Winner => "win",
             Role::Problem => "problem",
@@ -192,7 +180,7 @@ fn variant_table(c: &ComparisonResult, out: &mut String) {
             _ => (
                 format!(
                     "<span class=\"bad\">{}</span>",
-                    esc(&verdict::status_text(v))
+                    esc(&headline::status_text(v))
                 ),
                 "–".into(),
             ),
@@ -223,7 +211,7 @@ fn variant_table(c: &ComparisonResult, out: &mut String) {
             .map(|k| format!("<code>{}</code>", esc(&k.plan_head)))
             .unwrap_or_default();
         if let Some(p) = &v.plan {
-            for f in plan::findings(p) {
+            for f in crate::explain::findings(p) {
                 let _ = write!(
                     plan_cell,
                     "<div class=\"badge warn\">⚠ {}</div>",
@@ -342,7 +330,11 @@ fn index_sets(d: &Dataset, c: &ComparisonResult, out: &mut String) {
                     count(s.write_rows),
                     esc(s.write_table.as_deref().unwrap_or("?"))
                 ),
-                percent_change(s.write_rows_per_second, s.baseline_rows_per_second),
+                if s.baseline_rows_per_second > 0.0 {
+                    percent(s.write_rows_per_second / s.baseline_rows_per_second)
+                } else {
+                    "–".into()
+                },
             )
         } else {
             ("–".into(), "–".into())
@@ -386,7 +378,7 @@ fn variant_details(v: &VariantResult, out: &mut String) {
     let _ = write!(
         out,
         "<p class=\"muted\">{} protocol{}</p>",
-        esc(&v.protocol),
+        esc(v.protocol.as_str()),
         if v.fresh_clone_per_sample {
             "; each sample on a fresh clone"
         } else {

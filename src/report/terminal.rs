@@ -1,22 +1,26 @@
-//! The terminal table `querylab run` prints: one line per variant.
+//! The terminal rendering of one run: the table `querylab run` prints, one line per
+//! variant, and the lines that say why a variant failed or rows did not match.
 
-use crate::measure::fmt_ns;
+use crate::columns::{Align, align};
 use crate::results::{CheckStatus, RunResults, VariantStatus};
+use crate::units::{count, duration_ns, times};
 
 /// Renders every dataset's comparisons as an aligned text table: comparison,
 /// variant, median, p95, speed-up against the reference, shared buffers, plan
 /// head, result check.
 pub fn render(results: &RunResults) -> String {
-    let mut rows: Vec<[String; 8]> = vec![[
-        "comparison".into(),
-        "variant".into(),
-        "median".into(),
-        "p95".into(),
-        "speed-up".into(),
-        "buffers".into(),
-        "plan".into(),
-        "result".into(),
-    ]];
+    let header = [
+        "comparison",
+        "variant",
+        "median",
+        "p95",
+        "speed-up",
+        "buffers",
+        "plan",
+        "result",
+    ]
+    .map(String::from);
+    let mut rows: Vec<[String; 8]> = Vec::new();
     let multi = results.datasets.len() > 1;
     for ds in &results.datasets {
         for c in &ds.comparisons {
@@ -35,20 +39,22 @@ pub fn render(results: &RunResults) -> String {
                     variant.push_str(" *");
                 }
                 let (median, p95) = match (&v.status, v.stats) {
-                    (VariantStatus::Ok, Some(s)) => (fmt_ns(s.median_ns), fmt_ns(s.p95_ns)),
+                    (VariantStatus::Ok, Some(s)) => {
+                        (duration_ns(s.median_ns), duration_ns(s.p95_ns))
+                    }
                     (VariantStatus::TimedOut { .. }, _) => ("timeout".into(), String::new()),
                     (VariantStatus::Failed { .. }, _) => ("FAILED".into(), String::new()),
                     _ => ("-".into(), String::new()),
                 };
                 let speedup = match (v.name == c.reference, v.speedup) {
                     (true, _) => "ref".into(),
-                    (false, Some(s)) => format!("{s:.2}x"),
+                    (false, Some(s)) => times(s),
                     (false, None) => "-".into(),
                 };
                 let buffers = v
                     .counters
                     .as_ref()
-                    .map(|k| k.shared_blocks().to_string())
+                    .map(|k| count(k.shared_blocks()))
                     .unwrap_or_else(|| "-".into());
                 let mut plan = v
                     .counters
@@ -71,30 +77,13 @@ pub fn render(results: &RunResults) -> String {
             }
         }
     }
-    let widths: Vec<usize> = (0..8)
-        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
-        .collect();
-    let mut out = String::new();
-    for (n, r) in rows.iter().enumerate() {
-        let line: Vec<String> = r
-            .iter()
-            .enumerate()
-            .map(|(i, cell)| {
-                let pad = widths[i] - cell.chars().count();
-                if (2..=5).contains(&i) {
-                    format!("{}{cell}", " ".repeat(pad))
-                } else {
-                    format!("{cell}{}", " ".repeat(pad))
-                }
-            })
-            .collect();
-        out.push_str(line.join("  ").trim_end());
-        out.push('\n');
-        if n == 0 {
-            out.push_str(&"-".repeat(widths.iter().sum::<usize>() + 14));
-            out.push('\n');
-        }
-    }
+    use Align::{Left, Right};
+    let mut out = align(
+        &header,
+        &rows,
+        &[Left, Left, Right, Right, Right, Right, Left, Left],
+        true,
+    );
     out.push_str("* = winner (fastest variant returning the reference's rows)\n");
     out
 }

@@ -19,6 +19,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+mod new;
+pub use new::{git_revision, machine};
+
 /// Version of the results format written by this build.
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -88,10 +91,53 @@ pub struct RunSettings {
     pub scenario_hash: String,
     /// `--only` glob, if any.
     pub only: Option<String>,
-    /// `prepared` or `simple`.
-    pub protocol: String,
+    /// Wire protocol of the timed statements.
+    pub protocol: Protocol,
     /// Sampling rules in force.
     pub sampling: Sampling,
+}
+
+/// Wire protocol used for the timed statements. Written as `prepared` or `simple`,
+/// the strings files have always held, so older files read unchanged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Protocol {
+    /// Parse once, bind and execute per sample (what drivers with prepared statements do).
+    #[default]
+    Prepared,
+    /// One simple-query message per execution, parameters inlined as quoted literals.
+    Simple,
+}
+
+impl Protocol {
+    /// `prepared` or `simple`: the flag value and the results-file spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Prepared => "prepared",
+            Protocol::Simple => "simple",
+        }
+    }
+}
+
+impl std::fmt::Display for Protocol {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Protocol {
+    type Err = String;
+
+    /// The one parser of a protocol name (`--protocol`, clap's `value_parser`).
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "prepared" => Ok(Protocol::Prepared),
+            "simple" => Ok(Protocol::Simple),
+            other => Err(format!(
+                "unknown protocol {other}: expected prepared or simple"
+            )),
+        }
+    }
 }
 
 /// How many samples a variant gets.
@@ -324,8 +370,8 @@ pub struct VariantResult {
     pub index_set: String,
     /// The index set's DDL as applied.
     pub index_ddl: Vec<String>,
-    /// `prepared` or `simple`.
-    pub protocol: String,
+    /// Wire protocol the variant was timed with.
+    pub protocol: Protocol,
     /// Whether each sample ran on a fresh clone (writing variants).
     pub fresh_clone_per_sample: bool,
     /// Outcome.
@@ -448,6 +494,17 @@ impl RunResults {
         std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
     }
 
+    /// True when a variant failed or returned other rows than its reference: what
+    /// makes `querylab run` exit 1.
+    pub fn has_failures(&self) -> bool {
+        self.datasets.iter().flat_map(|d| &d.comparisons).any(|c| {
+            c.result_check.status == CheckStatus::Mismatch
+                || c.variants
+                    .iter()
+                    .any(|v| matches!(v.status, VariantStatus::Failed { .. }))
+        })
+    }
+
     /// Finds a comparison by dataset key and id.
     pub fn comparison(&self, dataset: &str, id: &str) -> Option<&ComparisonResult> {
         self.datasets
@@ -459,9 +516,67 @@ impl RunResults {
     }
 }
 
+impl Dataset {
+    /// The key of the dataset measured on the server labelled `label` at `rows`.
+    pub fn key_for(label: &str, rows: u64) -> String {
+        format!("{label}/rows={rows}")
+    }
+}
+
 impl ComparisonResult {
     /// The variant called `name`.
     pub fn variant(&self, name: &str) -> Option<&VariantResult> {
         self.variants.iter().find(|v| v.name == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A results file written before the protocol was an enum: the committed CI
+    /// baseline, as that build wrote it.
+    const OLD_FILE: &str = "fixtures/baselines/ci/results.json";
+
+    #[test]
+    fn an_old_file_reads_and_writes_back_the_same_protocol_strings() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(OLD_FILE);
+        let r = RunResults::read(&path).expect("the old baseline reads");
+        assert_eq!(r.settings.protocol, Protocol::Prepared);
+        let variants: Vec<&VariantResult> = r
+            .datasets
+            .iter()
+            .flat_map(|d| &d.comparisons)
+            .flat_map(|c| &c.variants)
+            .collect();
+        assert!(!variants.is_empty());
+        assert!(variants.iter().all(|v| v.protocol == Protocol::Prepared));
+        // Written back, the file holds the strings it held.
+        let old: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let new = serde_json::to_value(&r).unwrap();
+        assert_eq!(new["settings"]["protocol"], "prepared");
+        assert_eq!(new["settings"]["protocol"], old["settings"]["protocol"]);
+        let first = |v: &serde_json::Value| {
+            v["datasets"][0]["comparisons"][0]["variants"][0]["protocol"].clone()
+        };
+        assert_eq!(first(&new), first(&old));
+    }
+
+    #[test]
+    fn protocols_parse_and_print_as_on_the_command_line() {
+        for p in [Protocol::Prepared, Protocol::Simple] {
+            assert_eq!(p.as_str().parse::<Protocol>(), Ok(p));
+            assert_eq!(p.to_string(), p.as_str());
+            assert_eq!(
+                serde_json::to_string(&p).unwrap(),
+                format!("\"{}\"", p.as_str())
+            );
+        }
+        let simple: Protocol = serde_json::from_str("\"simple\"").unwrap();
+        assert_eq!(simple, Protocol::Simple);
+        let e = "extended".parse::<Protocol>().unwrap_err();
+        assert!(e.contains("prepared or simple"), "{e}");
+        assert!(serde_json::from_str::<Protocol>("\"extended\"").is_err());
     }
 }

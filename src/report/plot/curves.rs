@@ -6,7 +6,7 @@
 use plotters::prelude::*;
 
 use super::{Axis, FONT, Quantity, Ticked, short, svg};
-use crate::report::format::sig3;
+use crate::units::sig3;
 
 /// One variant's curve.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,7 +1,10 @@
-//! Human units for numbers in reports: durations, sizes, counts and ratios.
+//! Human units for numbers: durations, counts, sizes, ratios and percentages.
 //!
-//! Results store nanoseconds and bytes; people read `4.21 ms` and `12 MiB`. One
-//! place decides the precision so tables, charts and Markdown agree.
+//! Results store nanoseconds and bytes; people read `4.21 ms` and `12 MiB`. This is
+//! the one place that decides the precision, so a median prints the same in the
+//! terminal table of `querylab run`, the `querylab check` table and Markdown, the
+//! HTML report, its charts and the error messages. It depends on nothing else in
+//! the crate, so every stage can use it.
 
 /// A time unit chosen for a set of values (a table column or a chart axis).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,6 +79,9 @@ pub fn sig3(v: f64) -> String {
 
 /// A duration in its own best unit: `850 ns`, `12.3 µs`, `4.21 ms`, `1.5 s`.
 pub fn duration_ns(ns: f64) -> String {
+    if !ns.is_finite() {
+        return "–".into();
+    }
     let unit = TimeUnit::for_ns(ns);
     format!("{} {}", sig3(ns / unit.ns()), unit.symbol())
 }
@@ -112,9 +118,10 @@ pub fn rows_short(n: u64) -> String {
     }
 }
 
-/// A size in binary units, as PostgreSQL's `pg_size_pretty` would think of it.
+/// A size in binary units, as PostgreSQL's `pg_size_pretty` would think of it:
+/// `512 B`, `22 MiB`, `1.5 GiB`.
 pub fn bytes(b: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
     let mut v = b as f64;
     let mut unit = 0;
     while v >= 1024.0 && unit < UNITS.len() - 1 {
@@ -155,14 +162,26 @@ pub fn change_words(ratio: f64) -> String {
     speedup_words(1.0 / ratio)
 }
 
-/// A relative change in percent with its sign: `−25%`, `+3.1%`.
-pub fn percent_change(new: f64, base: f64) -> String {
-    if base == 0.0 || !new.is_finite() || !base.is_finite() {
-        return "–".into();
+/// A ratio as a signed percentage change: 1.25 → `+25.0%`, 0.8 → `-20.0%`; from 3×
+/// up as a factor (`×72.5`), which reads better than `+7150.0%`.
+pub fn percent(ratio: f64) -> String {
+    if !ratio.is_finite() {
+        "–".into()
+    } else if ratio >= 3.0 {
+        format!("×{ratio:.1}")
+    } else {
+        format!("{:+.1}%", (ratio - 1.0) * 100.0)
     }
-    let p = (new / base - 1.0) * 100.0;
-    let sign = if p < 0.0 { "−" } else { "+" };
-    format!("{sign}{}%", sig3(p.abs()))
+}
+
+/// A confidence level as a percentage label: 0.95 → `95%`, 0.975 → `97.5%`.
+pub fn level(confidence: f64) -> String {
+    let p = confidence * 100.0;
+    if (p - p.round()).abs() < 1e-9 {
+        format!("{p:.0}%")
+    } else {
+        format!("{p:.1}%")
+    }
 }
 
 #[cfg(test)]
@@ -176,6 +195,10 @@ mod tests {
         assert_eq!(duration_ns(4_210_000.0), "4.21 ms");
         assert_eq!(duration_ns(1_500_000_000.0), "1.5 s");
         assert_eq!(duration_ns(2_000_000.0), "2 ms");
+        assert_eq!(duration_ns(812.0), "812 ns");
+        assert_eq!(duration_ns(1_234_000.0), "1.23 ms");
+        assert_eq!(duration_ns(2.5e9), "2.5 s");
+        assert_eq!(duration_ns(f64::NAN), "–");
     }
 
     #[test]
@@ -190,6 +213,11 @@ mod tests {
         assert_eq!(times(63_286.4), "63,286×");
         assert_eq!(speedup_words(0.5), "2× slower");
         assert_eq!(change_words(1.5), "1.5× slower");
-        assert_eq!(percent_change(75.0, 100.0), "−25%");
+        assert_eq!(bytes(3 << 29), "1.5 GiB");
+        assert_eq!(percent(0.75), "-25.0%");
+        assert_eq!(percent(1.25), "+25.0%");
+        assert_eq!(percent(72.49), "×72.5");
+        assert_eq!(level(0.95), "95%");
+        assert_eq!(level(0.975), "97.5%");
     }
 }

@@ -3,6 +3,15 @@
 //! One dataset per (server, size). `results.json` is rewritten after every
 //! comparison, so a crash or an interrupt keeps what was measured; on an error the
 //! file is marked `partial` with the reason before the error is returned.
+//!
+//! The commands as the binary runs them live here too, so that it only parses
+//! flags: [`output`] (`querylab run`: the output directory, `reports/latest`, the
+//! reports, and the partial report when a run fails) and [`load_only`]
+//! (`querylab load`). Both go through [`on_server`], the one provision → work →
+//! teardown sequence.
+
+mod load_only;
+pub mod output;
 
 use std::path::{Path, PathBuf};
 
@@ -14,8 +23,12 @@ use crate::load::{LoadOptions, load};
 use crate::measure::{MeasureConfig, Measurer};
 use crate::progress::Progress;
 use crate::provision::{Cleanup, ProvisionConfig, Server, provision};
-use crate::results::{Dataset, Machine, RunResults, RunSettings, RunStatus, SCHEMA_VERSION};
+use crate::results::{Dataset, RunResults, RunSettings, RunStatus};
 use crate::shutdown::Shutdown;
+/// The lines `querylab load` prints.
+pub use load_only::render as render_load;
+pub use load_only::{LoadConfig, load_only};
+pub use output::{Finished, run_and_report};
 
 /// Everything `querylab run` needs. Plain data; the binary fills it.
 #[derive(Debug, Clone)]
@@ -52,13 +65,7 @@ pub async fn run(cfg: &RunConfig, scenario: &Scenario, shutdown: &Shutdown) -> R
     let selected = scenario.select(cfg.only.as_deref())?;
     std::fs::create_dir_all(&cfg.out_dir).map_err(|e| Error::io(&cfg.out_dir, e))?;
     let path = cfg.out_dir.join("results.json");
-    let mut results = new_results(
-        scenario,
-        cfg.seed,
-        cfg.rows.clone(),
-        cfg.only.clone(),
-        &cfg.measure,
-    );
+    let mut results = RunResults::new(cfg.settings(scenario));
     results.write(&path)?;
     let progress = Progress::new(cfg.quiet);
     let outcome = run_all(
@@ -73,13 +80,7 @@ pub async fn run(cfg: &RunConfig, scenario: &Scenario, shutdown: &Shutdown) -> R
     .await
     // A server stopped by the same Ctrl-C (a local cluster shares the terminal's
     // process group) is part of the interrupt, not a fault of its own.
-    .map_err(|e| {
-        if shutdown.is_triggered() {
-            Error::Interrupted
-        } else {
-            e
-        }
-    });
+    .map_err(|e| interrupted_or(e, shutdown));
     results.updated_at = Utc::now();
     results.status = match &outcome {
         Ok(()) => RunStatus::Complete,
@@ -123,20 +124,47 @@ async fn run_all(
         if image.is_some() {
             pc.pg_image = image;
         }
-        let server = tokio::select! {
-            s = provision(&pc) => s?,
-            _ = shutdown.cancelled() => return Err(Error::Interrupted),
-        };
-        let r = measure_server(
-            cfg, scenario, selected, shutdown, progress, results, path, &server,
-        )
-        .await
-        .map_err(|e| e.or_server_lost(&server.info().label));
-        let down = server.shutdown_with(cleanup(shutdown)).await;
-        r?;
-        down?;
+        on_server(&pc, shutdown, async |server| {
+            measure_server(
+                cfg, scenario, selected, shutdown, progress, results, path, server,
+            )
+            .await
+        })
+        .await?;
     }
     Ok(())
+}
+
+/// Provisions a server as `pc` says, runs `work` on it and tears the server down
+/// however `work` ended: the one sequence behind `querylab run` and `querylab load`.
+/// An error from `work` names the server when the server went away, and is
+/// [`Error::Interrupted`] when Ctrl-C or SIGTERM caused it.
+pub async fn on_server<T>(
+    pc: &ProvisionConfig,
+    shutdown: &Shutdown,
+    work: impl AsyncFnOnce(&Server) -> Result<T>,
+) -> Result<T> {
+    let server = tokio::select! {
+        s = provision(pc) => s?,
+        _ = shutdown.cancelled() => return Err(Error::Interrupted),
+    };
+    let r = work(&server)
+        .await
+        .map_err(|e| interrupted_or(e.or_server_lost(&server.info().label), shutdown));
+    let down = server.shutdown_with(cleanup(shutdown)).await;
+    let value = r?;
+    down?;
+    Ok(value)
+}
+
+/// `e`, or [`Error::Interrupted`] when a signal arrived meanwhile (whatever failed
+/// then failed because of it).
+fn interrupted_or(e: Error, shutdown: &Shutdown) -> Error {
+    if shutdown.is_triggered() {
+        Error::Interrupted
+    } else {
+        e
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -161,7 +189,7 @@ async fn measure_server(
         let loaded = load(server, &scenario.load, &opts, shutdown).await?;
         let info = server.info().clone();
         results.datasets.push(Dataset {
-            key: format!("{}/rows={rows}", info.label),
+            key: Dataset::key_for(&info.label, rows),
             server: info,
             rows,
             load: Some(loaded.report.clone()),
@@ -238,70 +266,110 @@ pub fn clones_at_once(selected: &[&crate::catalog::Comparison]) -> u32 {
         .unwrap_or(0)
 }
 
-/// An empty, `running` results value recording how the run is configured.
-pub fn new_results(
+impl RunConfig {
+    /// What results.json records about this run of `scenario`.
+    pub fn settings(&self, scenario: &Scenario) -> RunSettings {
+        recorded_settings(
+            scenario,
+            self.seed,
+            self.rows.clone(),
+            self.only.clone(),
+            &self.measure,
+        )
+    }
+
+    /// The run that `settings` records — its seed, sizes, selection, sampling and
+    /// protocol — on a server from `provision`, written to `out_dir`: the inverse of
+    /// [`RunConfig::settings`], so that `querylab check` re-measures a baseline
+    /// exactly as it was made.
+    pub fn from_settings(
+        settings: &RunSettings,
+        provision: ProvisionConfig,
+        out_dir: PathBuf,
+        quiet: bool,
+    ) -> RunConfig {
+        RunConfig {
+            provision,
+            images: Vec::new(),
+            rows: settings.rows.clone(),
+            seed: settings.seed,
+            only: settings.only.clone(),
+            out_dir,
+            measure: MeasureConfig {
+                sampling: settings.sampling.clone(),
+                protocol: settings.protocol,
+                ..MeasureConfig::default()
+            },
+            quiet,
+        }
+    }
+}
+
+/// What results.json records about a run of `scenario` (also for the benches,
+/// which measure without a [`RunConfig`]).
+pub fn recorded_settings(
     scenario: &Scenario,
     seed: u64,
     rows: Vec<u64>,
     only: Option<String>,
     measure: &MeasureConfig,
-) -> RunResults {
-    RunResults {
-        schema_version: SCHEMA_VERSION,
-        querylab_version: env!("CARGO_PKG_VERSION").to_string(),
-        git_revision: git_revision(),
-        started_at: Utc::now(),
-        updated_at: Utc::now(),
-        status: RunStatus::Running,
-        machine: machine(),
-        settings: RunSettings {
-            seed,
-            rows,
-            scenario: scenario.name.clone(),
-            scenario_source: scenario.source.clone(),
-            scenario_hash: scenario.hash.clone(),
-            only,
-            protocol: measure.protocol.as_str().to_string(),
-            sampling: measure.sampling.clone(),
-        },
-        datasets: Vec::new(),
+) -> RunSettings {
+    RunSettings {
+        seed,
+        rows,
+        scenario: scenario.name.clone(),
+        scenario_source: scenario.source.clone(),
+        scenario_hash: scenario.hash.clone(),
+        only,
+        protocol: measure.protocol,
+        sampling: measure.sampling.clone(),
     }
 }
 
-/// `git rev-parse HEAD` of the current directory, when it is a checkout.
-pub fn git_revision() -> Option<String> {
-    let out = std::process::Command::new("git")
-        .args(["rev-parse", "HEAD"])
-        .stderr(std::process::Stdio::null())
-        .output()
-        .ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
-        .filter(|s| !s.is_empty())
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::Protocol;
 
-/// Cores, memory and OS of this machine.
-pub fn machine() -> Machine {
-    let memory_bytes = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|m| {
-            m.lines()
-                .find(|l| l.starts_with("MemTotal:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<u64>().ok())
-        })
-        .map(|kb| kb * 1024)
-        .unwrap_or(0);
-    Machine {
-        cores: std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1),
-        memory_bytes,
-        os: format!("{}-{}", std::env::consts::OS, std::env::consts::ARCH),
-        hostname: std::fs::read_to_string("/etc/hostname")
-            .ok()
-            .map(|h| h.trim().to_string())
-            .filter(|h| !h.is_empty()),
+    #[test]
+    fn a_config_survives_its_round_trip_through_results() {
+        let scenario = crate::catalog::builtin("seeds").unwrap();
+        let mut measure = MeasureConfig {
+            protocol: Protocol::Simple,
+            ..MeasureConfig::default()
+        };
+        measure.sampling.min_samples = 7;
+        measure.sampling.max_time_ns = 123;
+        let cfg = RunConfig {
+            provision: ProvisionConfig::default(),
+            images: Vec::new(),
+            rows: vec![10, 1000],
+            seed: 9,
+            only: Some("pagination".into()),
+            out_dir: PathBuf::from("a"),
+            measure,
+            quiet: true,
+        };
+        let settings = cfg.settings(&scenario);
+        assert_eq!(settings.scenario_source, "builtin:seeds");
+        let back = RunConfig::from_settings(
+            &settings,
+            ProvisionConfig::default(),
+            PathBuf::from("b"),
+            true,
+        );
+        assert_eq!(back.rows, cfg.rows);
+        assert_eq!(back.seed, cfg.seed);
+        assert_eq!(back.only, cfg.only);
+        assert_eq!(back.measure.protocol, Protocol::Simple);
+        assert_eq!(back.measure.sampling, cfg.measure.sampling);
+        assert_eq!(back.settings(&scenario), settings);
+    }
+
+    #[test]
+    fn repeated_images_are_refused() {
+        assert!(check_images(&["a".into(), "b".into()]).is_ok());
+        let e = check_images(&["a".into(), "a".into()]).unwrap_err();
+        assert!(e.to_string().contains("--pg-image a is given twice"), "{e}");
     }
 }

@@ -7,7 +7,7 @@
 
 /// Inverse of the standard normal distribution function (Acklam's rational
 /// approximation, relative error below 1.2e-9), for `p` in (0, 1).
-pub(crate) fn normal_quantile(p: f64) -> f64 {
+pub fn normal_quantile(p: f64) -> f64 {
     const A: [f64; 6] = [
         -3.969_683_028_665_376e1,
         2.209_460_984_245_205e2,
@@ -56,7 +56,7 @@ pub(crate) fn normal_quantile(p: f64) -> f64 {
 
 /// Quantile of Student's t distribution with `df` degrees of freedom, for `p` in
 /// [0.5, 1): bisection on the distribution function, to about 1e-10.
-pub(crate) fn t_quantile(p: f64, df: f64) -> f64 {
+pub fn t_quantile(p: f64, df: f64) -> f64 {
     let p = p.clamp(0.5, 1.0 - 1e-15);
     let mut hi = normal_quantile(p).max(1.0);
     while t_cdf(hi, df) < p && hi < 1e12 {

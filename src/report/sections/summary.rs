@@ -9,12 +9,13 @@ use std::fmt::Write as _;
 
 use crate::results::{ComparisonResult, Dataset, RunResults};
 
-use super::escape::html as esc;
-use super::format::{count, rows_short, times};
-use super::html::{anchor, check_cell, dataset_title, expectations_cell};
-use super::verdict::{self, Headline, Why};
+use crate::escape::html as esc;
+use crate::units::{count, rows_short, times};
 
-pub(super) fn render(run: &RunResults, out: &mut String) {
+use super::super::headline::{self, Headline, Why};
+use super::super::parts::{anchor, check_cell, dataset_title, expectations_cell};
+
+pub(in crate::report) fn render(run: &RunResults, out: &mut String) {
     out.push_str("<section id=\"summary\"><h2>Summary</h2>");
     if run.datasets.is_empty() {
         out.push_str("<p>No comparison was measured.</p>");
@@ -102,7 +103,7 @@ fn row(c: &ComparisonResult, anchor: &str, others: &[&Dataset], out: &mut String
         esc(&c.title),
         esc(&c.id)
     );
-    match verdict::headline(c) {
+    match headline::headline(c) {
         Headline::Wins {
             winner,
             loser,
@@ -123,7 +124,7 @@ fn row(c: &ComparisonResult, anchor: &str, others: &[&Dataset], out: &mut String
                 at_other_sizes(c, &winner.name, &loser.name, others)
             );
             out.push_str("<td class=\"why\">");
-            for w in verdict::why(winner, loser) {
+            for w in headline::why(winner, loser) {
                 let _ = write!(out, "<div>{}</div>", why_short(&w));
             }
             out.push_str("</td>");
@@ -166,6 +167,6 @@ fn why_short(w: &Why) -> String {
                     .unwrap_or_default()
             )
         }
-        Why::Finding(_) => verdict::why_html(w, true),
+        Why::Finding(_) => headline::why_html(w, true),
     }
 }

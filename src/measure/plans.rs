@@ -1,0 +1,107 @@
+//! The third step of a variant's path, outside any timing: the kept plan and the
+//! deterministic counters.
+
+use serde_json::Value;
+use tokio_postgres::Client;
+
+use super::Measurer;
+use super::exec::Execution;
+use super::setup::{Session, session, with_fresh_clone};
+use super::stop::Stop;
+use crate::catalog::Mode;
+use crate::error::Error;
+use crate::explain;
+use crate::results::Counters;
+
+/// The kept plan (normal settings) and the deterministic counters (no parallel
+/// workers, no JIT), both outside any timing. Writing variants are explained inside
+/// a rolled-back transaction.
+pub async fn plans(
+    m: &mut Measurer<'_>,
+    s: &Session,
+) -> std::result::Result<(Value, Counters), Stop> {
+    match s.variant.mode {
+        Mode::FreshClone => {
+            let plan = with_fresh_clone(m, s, false, async |_, client, exec| {
+                explain_all(client, &exec, true, true).await
+            })
+            .await?;
+            let det = with_fresh_clone(m, s, true, async |_, client, exec| {
+                explain_all(client, &exec, true, false).await
+            })
+            .await?;
+            Ok((plan, counters_of(&det)))
+        }
+        mode => {
+            let rollback = mode == Mode::Rollback;
+            let plan = explain_all(&s.client, &s.exec, rollback, true).await?;
+            session(m, &s.comparison, &s.variant, &s.client, true).await?;
+            let det = explain_all(&s.client, &s.exec, rollback, false).await?;
+            session(m, &s.comparison, &s.variant, &s.client, false).await?;
+            Ok((plan, counters_of(&det)))
+        }
+    }
+}
+
+/// `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)` of every statement execution of one
+/// sample, concatenated into one array. With `first_only`, N+1 repetitions are
+/// explained once (the kept plan); without, all are (for summed counters).
+async fn explain_all(
+    client: &Client,
+    exec: &Execution,
+    rollback: bool,
+    first_only: bool,
+) -> std::result::Result<Value, Stop> {
+    let mut all = Vec::new();
+    let units = exec.explain_units();
+    let statements = if first_only {
+        exec.statements_per_repetition()
+    } else {
+        units.len()
+    };
+    if rollback {
+        client
+            .batch_execute("BEGIN")
+            .await
+            .map_err(|e| Error::db("explain", e))?;
+    }
+    for (sql, params) in units.iter().take(statements) {
+        let explained = format!("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {sql}");
+        let refs: Vec<&(dyn postgres_types::ToSql + Sync)> = params
+            .iter()
+            .map(|p| p as &(dyn postgres_types::ToSql + Sync))
+            .collect();
+        let r = client.query_one(&explained, &refs).await;
+        let row = match r {
+            Ok(row) => row,
+            Err(e) => {
+                if rollback {
+                    let _ = client.batch_execute("ROLLBACK").await;
+                }
+                return Err(Error::db(format!("explaining {sql}"), e).into());
+            }
+        };
+        let v: Value = row.get(0);
+        if let Value::Array(items) = v {
+            all.extend(items);
+        }
+    }
+    if rollback {
+        client
+            .batch_execute("ROLLBACK")
+            .await
+            .map_err(|e| Error::db("explain", e))?;
+    }
+    Ok(Value::Array(all))
+}
+
+fn counters_of(explain: &Value) -> Counters {
+    let mut acc = Counters::default();
+    for item in explain.as_array().into_iter().flatten() {
+        explain::accumulate(
+            &mut acc,
+            &explain::counters(&Value::Array(vec![item.clone()])),
+        );
+    }
+    acc
+}
