@@ -222,7 +222,7 @@ async fn copy_vs_server(server: &Server, seed: u64) -> Result<()> {
         per_row(cpu_theirs)
     );
     println!(
-        "  ratio: {:.0}% of the server's own COPY (target >= 80%)",
+        "  ratio: {:.0}% of the server's own COPY (target >= 90%)",
         100.0 * q / s
     );
     Ok(())

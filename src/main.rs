@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use querylab::check::{self, CheckOptions};
-use querylab::measure::{MeasureConfig, Protocol, default_sampling};
+use querylab::measure::{MeasureConfig, Protocol, SamplingOrder, default_sampling};
 use querylab::provision::{BackendKind, ProvisionConfig, ServerSettings};
 use querylab::results::RunResults;
 use querylab::run::{self, DEFAULT_ROWS, DEFAULT_SEED, LoadConfig, RunConfig};
@@ -101,6 +101,10 @@ struct RunArgs {
     /// Wire protocol for timed statements: prepared or simple.
     #[arg(long, default_value = "prepared")]
     protocol: Protocol,
+    /// Order of samples: `interleaved` (one sample of each variant per round) or
+    /// `back-to-back` (all samples of a variant, then the next, as pgbench does).
+    #[arg(long, default_value = "interleaved")]
+    sampling_order: SamplingOrder,
     /// Minimum timed samples per variant.
     #[arg(long, default_value_t = default_sampling().min_samples)]
     min_samples: u32,
@@ -402,6 +406,7 @@ impl RunArgs {
                 sampling,
                 protocol: self.protocol,
                 comparison_budget: std::time::Duration::from_nanos(budget),
+                order: self.sampling_order,
                 ..MeasureConfig::default()
             },
             quiet: self.server.quiet,

@@ -1,14 +1,15 @@
 //! The built-in catalog against a real PostgreSQL at a small size: every comparison
 //! runs, its expectations hold and its variants agree; a planted wrong variant is
 //! caught; deterministic counters repeat exactly on a fresh load of the same data;
-//! measurers sharing one server (as the benches do) never collide on clone names.
+//! measurers sharing one server (as the benches do) never collide on clone names;
+//! back-to-back sampling measures every variant as the default interleaved order does.
 use crate::common;
 
 use std::path::Path;
 
 use querylab::catalog;
 use querylab::load::{LoadOptions, load};
-use querylab::measure::{MeasureConfig, Measurer, default_sampling, session};
+use querylab::measure::{MeasureConfig, Measurer, SamplingOrder, default_sampling, session};
 use querylab::progress::Progress;
 use querylab::results::{CheckStatus, RunResults, VariantStatus};
 use querylab::run::{RunConfig, run};
@@ -98,6 +99,52 @@ async fn every_builtin_comparison_runs_agrees_and_meets_its_expectations() {
     let saved = RunResults::read(&dir.path().join("results.json")).unwrap();
     assert_eq!(saved.status, querylab::results::RunStatus::Complete);
     assert_eq!(saved.datasets[0].comparisons.len(), ds.comparisons.len());
+}
+
+#[tokio::test]
+async fn back_to_back_sampling_measures_every_variant_as_interleaved_does() {
+    let scenario = catalog::builtin("seeds").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = RunConfig {
+        provision: common::provision_config(),
+        images: Vec::new(),
+        rows: vec![ROWS],
+        seed: 42,
+        only: Some("index.lower_name".into()),
+        out_dir: dir.path().to_path_buf(),
+        measure: MeasureConfig {
+            order: SamplingOrder::BackToBack,
+            ..quick()
+        },
+        quiet: true,
+    };
+    let results = run(&cfg, &scenario, &Shutdown::new())
+        .await
+        .unwrap_or_else(|e| panic!("run failed: {e}"));
+    let c = &results.datasets[0].comparisons[0];
+    assert_eq!(c.id, "index.lower_name");
+    assert_eq!(
+        c.result_check.status,
+        CheckStatus::Match,
+        "{:?}",
+        c.result_check
+    );
+    assert!(c.variants.len() >= 3);
+    for v in &c.variants {
+        assert_eq!(v.status, VariantStatus::Ok, "{}", v.name);
+        let n = v.samples_ns.len() as u32;
+        assert!(
+            n >= quick().sampling.min_samples && n <= quick().sampling.max_samples,
+            "{}: {n} samples",
+            v.name
+        );
+        assert!(v.plan.is_some() && v.counters.is_some(), "{}", v.name);
+    }
+    assert!(
+        c.expectations.iter().filter(|e| !e.timing).all(|e| e.held),
+        "{:?}",
+        c.expectations
+    );
 }
 
 #[tokio::test]

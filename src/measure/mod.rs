@@ -43,6 +43,48 @@ pub struct MeasureConfig {
     /// Time budget per comparison: variants not started when it is spent are
     /// recorded as failed ("budget exceeded") and the run goes on.
     pub comparison_budget: Duration,
+    /// In which order the variants of a comparison are sampled.
+    pub order: SamplingOrder,
+}
+
+/// In which order the variants of a comparison are sampled (`--sampling-order`).
+///
+/// The two measure slightly different things for a statement that reads more data
+/// than the CPU caches hold between two of its executions: interleaved, the other
+/// variants' samples (on their own clones) evict its pages from the caches; back to
+/// back, it finds them there, as pgbench, which repeats one statement, does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SamplingOrder {
+    /// One sample of each variant per round, round after round (the default): a
+    /// burst of load on a shared machine hits every variant alike.
+    #[default]
+    Interleaved,
+    /// Every sample of one variant, then the next variant's: what pgbench measures
+    /// for one statement, but a burst of load lands on one variant only.
+    BackToBack,
+}
+
+impl SamplingOrder {
+    /// `interleaved` or `back-to-back`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SamplingOrder::Interleaved => "interleaved",
+            SamplingOrder::BackToBack => "back-to-back",
+        }
+    }
+}
+
+impl std::str::FromStr for SamplingOrder {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "interleaved" => Ok(SamplingOrder::Interleaved),
+            "back-to-back" => Ok(SamplingOrder::BackToBack),
+            _ => Err(format!(
+                "unknown sampling order {s:?}: expected interleaved or back-to-back"
+            )),
+        }
+    }
 }
 
 impl Default for MeasureConfig {
@@ -53,6 +95,7 @@ impl Default for MeasureConfig {
             write_cost_rows: 10_000,
             fresh_clone_max_samples: 5,
             comparison_budget: Duration::from_secs(300),
+            order: SamplingOrder::Interleaved,
         }
     }
 }

@@ -2,12 +2,13 @@
 //! (clone, index set, prepared statements), a digest run and warm-up, and then the
 //! variants are sampled **in rounds**, one sample each per round, so that a burst of
 //! load on a shared machine hits all variants alike instead of whichever happened to
-//! be sampling. Each variant stops on its own rule; plans are captured at the end.
+//! be sampling ([`super::SamplingOrder::BackToBack`] takes each variant's samples in
+//! one go instead). Each variant stops on its own rule; plans are captured at the end.
 
 use std::time::Instant;
 
 use super::session::{self, Session, Stop};
-use super::{Measurer, blank_result, dur};
+use super::{Measurer, SamplingOrder, blank_result, dur};
 use crate::catalog::{Comparison, Mode};
 use crate::error::Result;
 use crate::results::{VariantResult, VariantStatus};
@@ -78,31 +79,38 @@ pub(super) async fn measure_all(
     let cfg = m.config.sampling.clone();
     loop {
         m.shutdown.check()?;
-        let over = started.elapsed() > m.config.comparison_budget;
         let mut sampled = false;
         for slot in slots.iter_mut().filter(|s| s.sampling) {
-            let n = slot.out.samples_ns.len() as u32;
-            let min = cfg.min_samples.min(slot.max_samples);
-            let enough = n >= slot.max_samples
-                || (n >= min && dur(slot.spent_ns) >= dur(cfg.min_time_ns))
-                || (n >= 1 && (dur(slot.spent_ns) >= dur(cfg.max_time_ns) || over));
-            if enough {
-                slot.sampling = false;
-                continue;
-            }
-            let s = slot
-                .session
-                .as_ref()
-                .expect("sampling slots have a session");
-            match session::sample(m, s).await {
-                Ok(ns) => {
-                    slot.out.samples_ns.push(ns);
-                    slot.spent_ns += ns;
-                    sampled = true;
-                }
-                Err(stop) => {
-                    slot.out.status = session::status_of(m, c, stop)?;
+            // Interleaved: one sample, then the next variant; back to back: this
+            // variant until its own rule stops it.
+            while slot.sampling {
+                let over = started.elapsed() > m.config.comparison_budget;
+                let n = slot.out.samples_ns.len() as u32;
+                let min = cfg.min_samples.min(slot.max_samples);
+                let enough = n >= slot.max_samples
+                    || (n >= min && dur(slot.spent_ns) >= dur(cfg.min_time_ns))
+                    || (n >= 1 && (dur(slot.spent_ns) >= dur(cfg.max_time_ns) || over));
+                if enough {
                     slot.sampling = false;
+                    break;
+                }
+                let s = slot
+                    .session
+                    .as_ref()
+                    .expect("sampling slots have a session");
+                match session::sample(m, s).await {
+                    Ok(ns) => {
+                        slot.out.samples_ns.push(ns);
+                        slot.spent_ns += ns;
+                        sampled = true;
+                    }
+                    Err(stop) => {
+                        slot.out.status = session::status_of(m, c, stop)?;
+                        slot.sampling = false;
+                    }
+                }
+                if m.config.order == SamplingOrder::Interleaved {
+                    break;
                 }
             }
         }
