@@ -383,6 +383,7 @@ impl RunArgs {
         let mut sampling = default_sampling();
         sampling.min_samples = self.min_samples.max(1);
         sampling.warmup_runs = self.warmup;
+        sampling.order = self.sampling_order;
         sampling.min_time_ns = secs(self.min_time, "min-time")?;
         sampling.max_time_ns = secs(self.max_time, "max-time")?;
         sampling.statement_timeout_ns =
@@ -406,7 +407,6 @@ impl RunArgs {
                 sampling,
                 protocol: self.protocol,
                 comparison_budget: std::time::Duration::from_nanos(budget),
-                order: self.sampling_order,
                 ..MeasureConfig::default()
             },
             quiet: self.server.quiet,

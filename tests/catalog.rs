@@ -112,9 +112,10 @@ async fn back_to_back_sampling_measures_every_variant_as_interleaved_does() {
         seed: 42,
         only: Some("index.lower_name".into()),
         out_dir: dir.path().to_path_buf(),
-        measure: MeasureConfig {
-            order: SamplingOrder::BackToBack,
-            ..quick()
+        measure: {
+            let mut m = quick();
+            m.sampling.order = SamplingOrder::BackToBack;
+            m
         },
         quiet: true,
     };

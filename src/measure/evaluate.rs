@@ -164,17 +164,14 @@ pub fn evaluate(c: &Comparison, mut variants: Vec<VariantResult>) -> ComparisonR
     }
 
     ComparisonResult {
-        id: c.id.clone(),
         title: c.title.clone(),
         description: c.description.clone(),
         sources: c.sources.clone(),
-        reference: c.reference.clone(),
         result_order: c.result_order,
         result_check: ResultCheck { status, details },
         expectations,
         winner,
-        seconds: 0.0,
-        variants,
+        ..ComparisonResult::new(&c.id, &c.reference, variants)
     }
 }
 
@@ -196,7 +193,7 @@ fn fmt_opt_ns(ns: Option<f64>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::results::{Counters, Protocol, ResultDigest, Stats};
+    use crate::results::{Counters, ResultDigest, Stats};
 
     /// A comparison with reference `a`, a variant `b` that must return the same
     /// rows, use an index scan and beat `a`, a variant `c` expected to return other
@@ -235,33 +232,24 @@ result = "differs"
 
     fn measured(name: &str, median_ns: f64, hash: &str, node: &str) -> VariantResult {
         VariantResult {
-            name: name.into(),
-            description: String::new(),
             sql: "SELECT 1".into(),
-            params: vec![],
-            executions_per_sample: 1,
             index_set: "default".into(),
-            index_ddl: vec![],
-            protocol: Protocol::Prepared,
-            fresh_clone_per_sample: false,
-            status: VariantStatus::Ok,
             samples_ns: vec![median_ns as u64],
             stats: Some(Stats {
                 n: 1,
                 median_ns,
                 ..Stats::default()
             }),
-            speedup: None,
             counters: Some(Counters {
                 node_types: vec![node.into()],
                 ..Counters::default()
             }),
-            plan: None,
             result: Some(ResultDigest {
                 rows: 1,
                 hash: hash.into(),
                 ordered: true,
             }),
+            ..VariantResult::new(name)
         }
     }
 

@@ -24,7 +24,8 @@ use crate::catalog::{Comparison, Scenario};
 use crate::error::Result;
 use crate::progress::Progress;
 use crate::provision::Server;
-use crate::results::{ComparisonResult, IndexSetCost, Sampling, VariantResult, VariantStatus};
+pub use crate::results::SamplingOrder;
+use crate::results::{ComparisonResult, IndexSetCost, Sampling, VariantResult};
 use crate::shutdown::Shutdown;
 pub use evaluate::evaluate;
 pub use exec::Protocol;
@@ -43,48 +44,6 @@ pub struct MeasureConfig {
     /// Time budget per comparison: variants not started when it is spent are
     /// recorded as failed ("budget exceeded") and the run goes on.
     pub comparison_budget: Duration,
-    /// In which order the variants of a comparison are sampled.
-    pub order: SamplingOrder,
-}
-
-/// In which order the variants of a comparison are sampled (`--sampling-order`).
-///
-/// The two measure slightly different things for a statement that reads more data
-/// than the CPU caches hold between two of its executions: interleaved, the other
-/// variants' samples (on their own clones) evict its pages from the caches; back to
-/// back, it finds them there, as pgbench, which repeats one statement, does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum SamplingOrder {
-    /// One sample of each variant per round, round after round (the default): a
-    /// burst of load on a shared machine hits every variant alike.
-    #[default]
-    Interleaved,
-    /// Every sample of one variant, then the next variant's: what pgbench measures
-    /// for one statement, but a burst of load lands on one variant only.
-    BackToBack,
-}
-
-impl SamplingOrder {
-    /// `interleaved` or `back-to-back`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SamplingOrder::Interleaved => "interleaved",
-            SamplingOrder::BackToBack => "back-to-back",
-        }
-    }
-}
-
-impl std::str::FromStr for SamplingOrder {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        match s {
-            "interleaved" => Ok(SamplingOrder::Interleaved),
-            "back-to-back" => Ok(SamplingOrder::BackToBack),
-            _ => Err(format!(
-                "unknown sampling order {s:?}: expected interleaved or back-to-back"
-            )),
-        }
-    }
 }
 
 impl Default for MeasureConfig {
@@ -95,7 +54,6 @@ impl Default for MeasureConfig {
             write_cost_rows: 10_000,
             fresh_clone_max_samples: 5,
             comparison_budget: Duration::from_secs(300),
-            order: SamplingOrder::Interleaved,
         }
     }
 }
@@ -110,6 +68,7 @@ pub fn default_sampling() -> Sampling {
         max_samples: 500,
         max_time_ns: 5_000_000_000,
         statement_timeout_ns: 30_000_000_000,
+        order: SamplingOrder::Interleaved,
     }
 }
 
@@ -195,22 +154,13 @@ pub fn blank_result(
 ) -> VariantResult {
     let set = &scenario.index_sets[&v.index_set];
     VariantResult {
-        name: v.name.clone(),
         description: v.description.clone(),
         sql: v.statements.join(";\n"),
-        params: Vec::new(),
-        executions_per_sample: 1,
         index_set: set.name.clone(),
         index_ddl: set.ddl.clone(),
         protocol: config.protocol,
         fresh_clone_per_sample: v.mode == crate::catalog::Mode::FreshClone,
-        status: VariantStatus::Ok,
-        samples_ns: Vec::new(),
-        stats: None,
-        speedup: None,
-        counters: None,
-        plan: None,
-        result: None,
+        ..VariantResult::new(&v.name)
     }
 }
 

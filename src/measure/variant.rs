@@ -109,7 +109,7 @@ pub(super) async fn measure_all(
                         slot.sampling = false;
                     }
                 }
-                if m.config.order == SamplingOrder::Interleaved {
+                if m.config.sampling.order == SamplingOrder::Interleaved {
                     break;
                 }
             }

@@ -214,16 +214,7 @@ mod tests {
 
     fn variant(name: &str, median: f64, half_ci: f64, hash: &str) -> VariantResult {
         VariantResult {
-            name: name.into(),
-            description: String::new(),
             sql: "SELECT 1".into(),
-            params: vec![],
-            executions_per_sample: 1,
-            index_set: "none".into(),
-            index_ddl: vec![],
-            protocol: crate::results::Protocol::Prepared,
-            fresh_clone_per_sample: false,
-            status: VariantStatus::Ok,
             samples_ns: vec![median as u64],
             stats: Some(Stats {
                 n: 1,
@@ -232,33 +223,26 @@ mod tests {
                 median_ci_high_ns: median + half_ci,
                 ..Stats::default()
             }),
-            speedup: None,
-            counters: None,
-            plan: None,
             result: Some(ResultDigest {
                 rows: 1,
                 hash: hash.into(),
                 ordered: true,
             }),
+            ..VariantResult::new(name)
         }
     }
 
     fn comparison(variants: Vec<VariantResult>, winner: &str) -> ComparisonResult {
+        let reference = variants[0].name.clone();
         ComparisonResult {
-            id: "c".into(),
             title: "C".into(),
-            description: String::new(),
-            sources: vec![],
-            reference: variants[0].name.clone(),
-            result_order: ResultOrder::Ordered,
             result_check: ResultCheck {
                 status: CheckStatus::Match,
                 details: vec![],
             },
-            expectations: vec![],
             winner: Some(winner.into()),
             seconds: 1.0,
-            variants,
+            ..ComparisonResult::new("c", &reference, variants)
         }
     }
 

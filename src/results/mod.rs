@@ -5,9 +5,12 @@
 //! writes the file after each comparison (see [`RunResults::write`]) so a crash keeps
 //! what was measured.
 //!
-//! Versioning: [`SCHEMA_VERSION`] changes whenever a field changes meaning or is
-//! removed; readers refuse other versions with a clear message. Adding an optional
-//! field does not bump it.
+//! Versioning: [`SCHEMA_VERSION`] is bumped whenever the format grows or a field
+//! changes meaning. This build reads every version from
+//! [`OLDEST_READABLE_VERSION`] to [`SCHEMA_VERSION`]: a field an older file lacks
+//! reads as its documented default (`#[serde(default)]`), so a baseline recorded by
+//! an older querylab still checks. Newer versions are refused with a clear message.
+//! What each version added is in `docs/results.md`.
 //!
 //! Units: every duration is in **nanoseconds** (`_ns`), sizes in bytes.
 
@@ -23,7 +26,11 @@ mod new;
 pub use new::{git_revision, machine};
 
 /// Version of the results format written by this build.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// Oldest results format this build reads (see `docs/results.md` for what each
+/// version added and how older files read).
+pub const OLDEST_READABLE_VERSION: u32 = 1;
 
 /// One `querylab run`: everything measured, and how.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -155,6 +162,59 @@ pub struct Sampling {
     pub max_time_ns: u64,
     /// `statement_timeout` per sample.
     pub statement_timeout_ns: u64,
+    /// In which order the variants of a comparison were sampled (version 2;
+    /// version-1 files read as `interleaved`, the only order they could have used).
+    #[serde(default)]
+    pub order: SamplingOrder,
+}
+
+/// In which order the variants of a comparison are sampled (`--sampling-order`).
+///
+/// The two measure slightly different things for a statement that reads more data
+/// than the CPU caches hold between two of its executions: interleaved, the other
+/// variants' samples (on their own clones) evict its pages from the caches; back to
+/// back, it finds them there, as pgbench, which repeats one statement, does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SamplingOrder {
+    /// One sample of each variant per round, round after round (the default): a
+    /// burst of load on a shared machine hits every variant alike.
+    #[default]
+    Interleaved,
+    /// Every sample of one variant, then the next variant's: what pgbench measures
+    /// for one statement, but a burst of load lands on one variant only.
+    BackToBack,
+}
+
+impl SamplingOrder {
+    /// `interleaved` or `back-to-back`: the flag value and the results-file spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SamplingOrder::Interleaved => "interleaved",
+            SamplingOrder::BackToBack => "back-to-back",
+        }
+    }
+}
+
+impl std::fmt::Display for SamplingOrder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for SamplingOrder {
+    type Err = String;
+
+    /// The one parser of a sampling order (`--sampling-order`).
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "interleaved" => Ok(SamplingOrder::Interleaved),
+            "back-to-back" => Ok(SamplingOrder::BackToBack),
+            _ => Err(format!(
+                "unknown sampling order {s:?}: expected interleaved or back-to-back"
+            )),
+        }
+    }
 }
 
 /// A PostgreSQL server as it was measured.
@@ -463,12 +523,22 @@ impl RunResults {
         })?;
         let version = value.get("schema_version").and_then(|v| v.as_u64());
         match version {
-            Some(v) if v == u64::from(SCHEMA_VERSION) => {}
+            Some(v)
+                if (u64::from(OLDEST_READABLE_VERSION)..=u64::from(SCHEMA_VERSION))
+                    .contains(&v) => {}
+            Some(v) if v > u64::from(SCHEMA_VERSION) => {
+                return Err(Error::Results {
+                    path: path.to_path_buf(),
+                    message: format!(
+                        "schema_version {v} was written by a newer querylab (this one reads {OLDEST_READABLE_VERSION} to {SCHEMA_VERSION}); upgrade querylab to read it"
+                    ),
+                });
+            }
             Some(v) => {
                 return Err(Error::Results {
                     path: path.to_path_buf(),
                     message: format!(
-                        "schema_version {v} is not supported by this querylab (it reads {SCHEMA_VERSION}); re-run `querylab run` with this version to make a new file"
+                        "schema_version {v} is not supported by this querylab (it reads {OLDEST_READABLE_VERSION} to {SCHEMA_VERSION}); re-run `querylab run` with this version to make a new file"
                     ),
                 });
             }
@@ -523,7 +593,57 @@ impl Dataset {
     }
 }
 
+impl VariantResult {
+    /// Variant `name` before anything is measured: one statement per sample, index
+    /// set `none`, prepared, status ok; no SQL, parameters, samples, statistics,
+    /// counters, plan or result yet. Whoever builds a result fills in what it knows
+    /// (`VariantResult { samples_ns, ..VariantResult::new("v") }`), so a field the
+    /// contract gains has its default in this one place.
+    pub fn new(name: &str) -> VariantResult {
+        VariantResult {
+            name: name.into(),
+            description: String::new(),
+            sql: String::new(),
+            params: Vec::new(),
+            executions_per_sample: 1,
+            index_set: "none".into(),
+            index_ddl: Vec::new(),
+            protocol: Protocol::Prepared,
+            fresh_clone_per_sample: false,
+            status: VariantStatus::Ok,
+            samples_ns: Vec::new(),
+            stats: None,
+            speedup: None,
+            counters: None,
+            plan: None,
+            result: None,
+        }
+    }
+}
+
 impl ComparisonResult {
+    /// Comparison `id` of `variants` against `reference`, before it is judged: rows
+    /// compared in order, result check skipped, no expectations, no winner. As with
+    /// [`VariantResult::new`], builders fill in the rest with `..`.
+    pub fn new(id: &str, reference: &str, variants: Vec<VariantResult>) -> ComparisonResult {
+        ComparisonResult {
+            id: id.into(),
+            title: id.into(),
+            description: String::new(),
+            sources: Vec::new(),
+            reference: reference.into(),
+            result_order: ResultOrder::Ordered,
+            result_check: ResultCheck {
+                status: CheckStatus::Skipped,
+                details: Vec::new(),
+            },
+            expectations: Vec::new(),
+            winner: None,
+            seconds: 0.0,
+            variants,
+        }
+    }
+
     /// The variant called `name`.
     pub fn variant(&self, name: &str) -> Option<&VariantResult> {
         self.variants.iter().find(|v| v.name == name)
@@ -534,9 +654,45 @@ impl ComparisonResult {
 mod tests {
     use super::*;
 
-    /// A results file written before the protocol was an enum: the committed CI
-    /// baseline, as that build wrote it.
+    /// A version-1 results file written before the protocol was an enum: the
+    /// committed CI baseline, as that build wrote it.
     const OLD_FILE: &str = "fixtures/baselines/ci/results.json";
+
+    #[test]
+    fn a_version_1_file_reads_with_the_defaults_of_version_2() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(OLD_FILE);
+        let raw: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(raw["schema_version"], 1, "the fixture is a version-1 file");
+        assert!(raw["settings"]["sampling"].get("order").is_none());
+        let r = RunResults::read(&path).expect("a version-1 file reads");
+        assert_eq!(r.schema_version, 1, "the version read is the file's own");
+        assert_eq!(r.settings.sampling.order, SamplingOrder::Interleaved);
+    }
+
+    #[test]
+    fn a_newer_or_unknown_version_is_refused_with_what_to_do() {
+        let dir = tempfile::tempdir().unwrap();
+        for (v, says) in [(SCHEMA_VERSION + 1, "upgrade querylab"), (0, "re-run")] {
+            let path = dir.path().join(format!("v{v}.json"));
+            std::fs::write(&path, format!("{{\"schema_version\": {v}}}")).unwrap();
+            let e = RunResults::read(&path).unwrap_err().to_string();
+            assert!(e.contains(&format!("schema_version {v}")), "{e}");
+            assert!(e.contains(says), "{e}");
+        }
+    }
+
+    #[test]
+    fn sampling_orders_parse_and_print_as_on_the_command_line() {
+        for o in [SamplingOrder::Interleaved, SamplingOrder::BackToBack] {
+            assert_eq!(o.as_str().parse::<SamplingOrder>(), Ok(o));
+            assert_eq!(
+                serde_json::to_string(&o).unwrap(),
+                format!("\"{}\"", o.as_str())
+            );
+        }
+        assert!("rounds".parse::<SamplingOrder>().is_err());
+    }
 
     #[test]
     fn an_old_file_reads_and_writes_back_the_same_protocol_strings() {

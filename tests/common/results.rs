@@ -10,7 +10,7 @@ use chrono::{TimeZone, Utc};
 use querylab::measure::default_sampling;
 use querylab::results::{
     CheckStatus, ComparisonResult, Dataset, Machine, Protocol, ResultCheck, ResultOrder,
-    RunResults, RunSettings, RunStatus, SCHEMA_VERSION, ServerInfo, VariantResult, VariantStatus,
+    RunResults, RunSettings, RunStatus, SCHEMA_VERSION, ServerInfo, VariantResult,
 };
 
 /// A complete run of the built-in `seeds` scenario (seed 42, default sampling,
@@ -75,21 +75,15 @@ pub fn dataset(server: ServerInfo, rows: u64, comparisons: Vec<ComparisonResult>
 /// Comparison `id` of `variants`, the first being the reference; rows compared as
 /// a multiset and matching, no expectations, no winner.
 pub fn comparison(id: &str, variants: Vec<VariantResult>) -> ComparisonResult {
+    let reference = variants[0].name.clone();
     ComparisonResult {
-        id: id.into(),
-        title: id.into(),
-        description: String::new(),
-        sources: vec![],
-        reference: variants[0].name.clone(),
         result_order: ResultOrder::Multiset,
         result_check: ResultCheck {
             status: CheckStatus::Match,
             details: vec![],
         },
-        expectations: vec![],
-        winner: None,
         seconds: 1.0,
-        variants,
+        ..ComparisonResult::new(id, &reference, variants)
     }
 }
 
@@ -98,21 +92,8 @@ pub fn comparison(id: &str, variants: Vec<VariantResult>) -> ComparisonResult {
 /// or result).
 pub fn variant(name: &str) -> VariantResult {
     VariantResult {
-        name: name.into(),
-        description: String::new(),
         sql: format!("SELECT /* {name} */ 1"),
-        params: vec![],
-        executions_per_sample: 1,
         index_set: "default".into(),
-        index_ddl: vec![],
-        protocol: Protocol::Prepared,
-        fresh_clone_per_sample: false,
-        status: VariantStatus::Ok,
-        samples_ns: vec![],
-        stats: None,
-        speedup: None,
-        counters: None,
-        plan: None,
-        result: None,
+        ..VariantResult::new(name)
     }
 }

@@ -51,12 +51,13 @@ pub(in crate::report) fn render(run: &RunResults, out: &mut String) {
         (
             "sampling",
             format!(
-                "{} warm-up runs; {}–{} samples, at least {}, at most {}; statement timeout {}",
+                "{} warm-up runs; {}–{} samples, at least {}, at most {}; {} sampling; statement timeout {}",
                 sp.warmup_runs,
                 sp.min_samples,
                 sp.max_samples,
                 duration_ns(sp.min_time_ns as f64),
                 duration_ns(sp.max_time_ns as f64),
+                sp.order,
                 duration_ns(sp.statement_timeout_ns as f64)
             ),
         ),
