@@ -63,8 +63,7 @@ fn main() {
         .into_iter()
         .cloned()
         .collect();
-    let rt =
-        tokio::runtime::Runtime::new().unwrap_or_else(|e| early_exit(&format!("runtime: {e}")));
+    let rt = querylab::runtime::build().unwrap_or_else(|e| early_exit(&format!("runtime: {e}")));
     let shutdown = rt.block_on(async { Shutdown::on_signals() });
     let mut bench = Bench {
         rt,

@@ -138,7 +138,7 @@ fn real_main() -> anyhow::Result<()> {
         "no reference statement found; set QUERYLAB_ONLY to comparisons with a single-statement read variant"
     );
     let pgbench = find_pgbench()?;
-    let rt = tokio::runtime::Runtime::new()?;
+    let rt = querylab::runtime::build()?;
     let shutdown = rt.block_on(async { Shutdown::on_signals() });
     let server = rt.block_on(provision(&env.provision))?;
     let out = rt.block_on(async {

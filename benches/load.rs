@@ -88,9 +88,7 @@ fn peak_rss_mb() -> Option<f64> {
 }
 
 fn main() -> Result<()> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let rt = querylab::runtime::build()?;
     rt.block_on(async {
         let env = EnvConfig::from_env(DEFAULT_ROWS)?;
         let server = provision(&env.provision).await?;

@@ -33,7 +33,8 @@
 //! - [`env`]: the one place that reads environment variables (for benches and tests).
 //!
 //! Supporting modules: [`error`], [`secret`] (password redaction), [`shutdown`]
-//! (Ctrl-C / SIGTERM), [`progress`] (indicatif bars on stderr), and three that every
+//! (Ctrl-C / SIGTERM), [`progress`] (indicatif bars on stderr), [`runtime`] (the
+//! one-thread async runtime every timed round trip runs on, and why), and three that every
 //! stage may use because they use nothing else of the crate: [`units`] (durations,
 //! counts, sizes, ratios for people), [`escape`] (HTML and Markdown escaping) and
 //! [`columns`] (the terminal column aligner).
@@ -56,6 +57,7 @@ pub mod provision;
 pub mod report;
 pub mod results;
 pub mod run;
+pub mod runtime;
 pub mod schema;
 pub mod secret;
 pub mod shutdown;
