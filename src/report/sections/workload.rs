@@ -105,7 +105,7 @@ fn cells(name: String, l: &LevelResult) -> Vec<String> {
             sig3(l.lock_waits.mean_waiting),
             l.lock_waits.max_waiting
         ),
-        l.deadlocks.map(|d| count(d)).unwrap_or_else(|| "?".into()),
+        l.deadlocks.map(count).unwrap_or_else(|| "?".into()),
         format!("{} / {server}", duration_ns(l.client_cpu_per_tx_ns)),
     ]
 }
