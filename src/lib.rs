@@ -27,6 +27,8 @@
 //! - [`report`]: the renderings of results: HTML (inline SVG plots), Markdown, and the
 //!   terminal table printed by `querylab run`; run against run with `check`'s verdicts.
 //! - [`check`]: baseline comparison for CI: plan/buffer gates and significant slowdowns.
+//! - [`workload`]: concurrent workloads — N clients, closed or open loop, retries,
+//!   lock waits, CPU on both sides, an invariant checked after each client level.
 //! - [`run`]: the orchestration of `querylab run` (provision → load → measure → write)
 //!   and of `querylab load`, the output directory and the partial report on failure:
 //!   everything the binary does but parse flags.
@@ -63,5 +65,6 @@ pub mod secret;
 pub mod shutdown;
 pub mod stats;
 pub mod units;
+pub mod workload;
 
 pub use error::{Error, Result};

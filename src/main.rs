@@ -124,6 +124,12 @@ struct RunArgs {
     /// not started when it is spent are recorded as failed.
     #[arg(long, default_value_t = MeasureConfig::default().comparison_budget.as_secs_f64())]
     comparison_budget: f64,
+    /// Client counts for every workload comparison, replacing the scenario's (`1,8`).
+    #[arg(long, value_delimiter = ',')]
+    clients: Option<Vec<u32>>,
+    /// Multiply every workload's duration and warm-up (e.g. 10 for 30-second levels).
+    #[arg(long, default_value_t = 1.0)]
+    duration_factor: f64,
     #[command(flatten)]
     server: ServerArgs,
 }
@@ -386,6 +392,11 @@ impl RunArgs {
         sampling.statement_timeout_ns =
             secs(self.statement_timeout, "statement-timeout")?.max(1_000_000);
         let budget = secs(self.comparison_budget, "comparison-budget")?.max(1_000_000_000);
+        let workload = querylab::results::WorkloadSettings {
+            clients: self.clients.clone(),
+            duration_factor: self.duration_factor,
+        };
+        querylab::workload::check_settings(&workload)?;
         Ok(RunConfig {
             provision: self.server.provision()?,
             images: if self.server.pg_image.len() > 1 {
@@ -404,6 +415,7 @@ impl RunArgs {
                 sampling,
                 protocol: self.protocol,
                 comparison_budget: std::time::Duration::from_nanos(budget),
+                workload,
                 ..MeasureConfig::default()
             },
             quiet: self.server.quiet,

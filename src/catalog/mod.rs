@@ -7,6 +7,7 @@
 //! `file:line:column: what is wrong`.
 
 pub mod model;
+pub mod workload;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -20,6 +21,7 @@ use crate::load::{DataSource, Fixture, FixtureKind, LoadSpec};
 use crate::results::ResultOrder;
 use crate::schema::{self, SqlFile};
 pub use model::{Mode, ResultExpectation};
+pub use workload::Workload;
 
 /// Built-in scenarios: (name, file text).
 const BUILTIN: &[(&str, &str)] = &[("seeds", include_str!("../../fixtures/scenarios/seeds.toml"))];
@@ -157,6 +159,8 @@ pub struct Variant {
     pub faster_than: Vec<String>,
     /// Position of the variant's SQL.
     pub pos: Pos,
+    /// The concurrent workload it runs instead of single-client samples, if any.
+    pub workload: Option<Workload>,
 }
 
 impl Scenario {
@@ -549,14 +553,35 @@ impl Resolver<'_> {
                     format!("duplicate variant name {}", v.name.get_ref()),
                 ));
             }
-            let (statements, pos) = match (&v.sql, &v.statements) {
-                (Some(s), None) => (vec![s.get_ref().trim().to_string()], self.pos(s)),
-                (None, Some(list)) if !list.get_ref().is_empty() => (
+            let own = match (&v.sql, &v.statements) {
+                (Some(s), None) => Some((vec![s.get_ref().trim().to_string()], self.pos(s))),
+                (None, Some(list)) if !list.get_ref().is_empty() => Some((
                     list.get_ref()
                         .iter()
                         .map(|s| s.trim().to_string())
                         .collect(),
                     self.pos(list),
+                )),
+                _ => None,
+            };
+            let names: Vec<String> = v.params.iter().map(|p| p.get_ref().clone()).collect();
+            let workload = workload::resolve(
+                c.workload.as_ref(),
+                workload::VariantSide {
+                    workload: v.workload.as_ref(),
+                    mix: &v.mix,
+                    statements: own.as_ref().map(|(s, _)| s.as_slice()),
+                    params: &names,
+                    span: v.name.span(),
+                },
+                &|span| position(self.text, span.start),
+                &|span, message| self.err(&Spanned::new(span, ()), message),
+            )?;
+            let (statements, pos) = match (own, &workload) {
+                (Some(own), _) => own,
+                (None, Some(w)) if v.sql.is_none() && v.statements.is_none() => (
+                    w.mix.iter().flat_map(|t| t.statements.clone()).collect(),
+                    self.pos(&v.mix[0]),
                 ),
                 _ => {
                     return Err(self.err(
@@ -573,7 +598,7 @@ impl Resolver<'_> {
                 Some(s) => return Err(self.unknown_set(s, sets)),
                 None => NO_INDEX.to_string(),
             };
-            if !v.params.is_empty() && c.params.is_none() {
+            if !v.params.is_empty() && c.params.is_none() && workload.is_none() {
                 return Err(self.err(
                     &v.params[0],
                     "variant binds params but the comparison has no params = \"SELECT … AS name\"",
@@ -609,6 +634,7 @@ impl Resolver<'_> {
                 result: v.expect.result,
                 faster_than,
                 pos,
+                workload,
             });
         }
         Ok(Comparison {

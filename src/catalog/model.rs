@@ -116,6 +116,9 @@ pub struct ComparisonDef {
     pub params: Option<Spanned<String>>,
     /// Per-sample `statement_timeout` override, milliseconds.
     pub timeout_ms: Option<u64>,
+    /// A concurrent workload every variant runs instead of single-client samples
+    /// (`[comparison.workload]`, see [`super::workload`]).
+    pub workload: Option<Spanned<super::workload::WorkloadDef>>,
     /// The variants (`[[comparison.variant]]`).
     #[serde(rename = "variant")]
     pub variants: Vec<VariantDef>,
@@ -180,6 +183,13 @@ pub struct VariantDef {
     /// Expectations about this variant.
     #[serde(default)]
     pub expect: ExpectDef,
+    /// This variant's own workload fields, over the comparison's
+    /// (`[comparison.variant.workload]`).
+    pub workload: Option<Spanned<super::workload::WorkloadDef>>,
+    /// A weighted mix of transactions instead of `sql`/`statements`
+    /// (`[[comparison.variant.mix]]`, workloads only).
+    #[serde(default)]
+    pub mix: Vec<Spanned<super::workload::MixDef>>,
 }
 
 /// `[comparison.variant.expect]`.

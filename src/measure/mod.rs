@@ -13,7 +13,7 @@ pub mod exec;
 mod plans;
 mod sample;
 pub mod session;
-mod setup;
+pub(crate) mod setup;
 mod stop;
 mod variant;
 
@@ -44,6 +44,8 @@ pub struct MeasureConfig {
     /// Time budget per comparison: variants not started when it is spent are
     /// recorded as failed ("budget exceeded") and the run goes on.
     pub comparison_budget: Duration,
+    /// Workload overrides (`--clients`, `--duration-factor`).
+    pub workload: crate::results::WorkloadSettings,
 }
 
 impl Default for MeasureConfig {
@@ -54,6 +56,7 @@ impl Default for MeasureConfig {
             write_cost_rows: 10_000,
             fresh_clone_max_samples: 5,
             comparison_budget: Duration::from_secs(300),
+            workload: crate::results::WorkloadSettings::default(),
         }
     }
 }
@@ -75,17 +78,17 @@ pub fn default_sampling() -> Sampling {
 /// Runs the comparisons of one scenario against one loaded template, remembering
 /// index-set costs across comparisons.
 pub struct Measurer<'a> {
-    server: &'a Server,
-    template: &'a str,
-    scenario: &'a Scenario,
-    config: &'a MeasureConfig,
-    shutdown: &'a Shutdown,
-    progress: &'a Progress,
+    pub(crate) server: &'a Server,
+    pub(crate) template: &'a str,
+    pub(crate) scenario: &'a Scenario,
+    pub(crate) config: &'a MeasureConfig,
+    pub(crate) shutdown: &'a Shutdown,
+    pub(crate) progress: &'a Progress,
     costs: BTreeMap<String, IndexSetCost>,
     /// Baseline insert throughput per write table (no secondary index).
     baselines: BTreeMap<String, f64>,
     /// When the current comparison's time budget runs out.
-    deadline: Instant,
+    pub(crate) deadline: Instant,
 }
 
 impl<'a> Measurer<'a> {
@@ -137,7 +140,13 @@ impl<'a> Measurer<'a> {
         let variants = tokio::select! {
             biased;
             _ = shutdown.cancelled() => return Err(crate::Error::Interrupted),
-            r = variant::measure_all(self, c, started) => r?,
+            r = async {
+                if crate::workload::is_workload(c) {
+                    crate::workload::measure_all(self, c, started).await
+                } else {
+                    variant::measure_all(self, c, started).await
+                }
+            } => r?,
         };
         bar.finish_and_clear();
         let mut result = evaluate(c, variants);

@@ -175,7 +175,7 @@ fn prepare_message(m: &Measurer<'_>, v: &Variant, e: PrepareError) -> String {
 /// queries, the index set's DDL, the write-cost inserts) by what is left of the
 /// comparison's time budget, so that a pathological one fails instead of hanging
 /// the run. [`session`] then sets the per-sample timeout.
-pub(super) async fn bound_setup(
+pub(crate) async fn bound_setup(
     m: &Measurer<'_>,
     client: &Client,
 ) -> std::result::Result<(), Stop> {
@@ -195,7 +195,7 @@ pub(super) async fn bound_setup(
 }
 
 /// Why a setup statement (`what`: "the params query", …) failed, and what to do.
-fn setup_failure(m: &Measurer<'_>, e: &tokio_postgres::Error, what: &str) -> String {
+pub(crate) fn setup_failure(m: &Measurer<'_>, e: &tokio_postgres::Error, what: &str) -> String {
     if e.code() == Some(&SqlState::QUERY_CANCELED) {
         format!(
             "cancelled: the comparison's time budget of {} s ran out; make {what} cheaper or raise --comparison-budget",
@@ -300,7 +300,7 @@ pub(super) async fn param_sets(
 
 /// Applies the variant's index set; the first time a set is seen, records its sizes,
 /// build time and write cost.
-pub(super) async fn apply_index_set(
+pub(crate) async fn apply_index_set(
     m: &mut Measurer<'_>,
     v: &Variant,
     client: &Client,

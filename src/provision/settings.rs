@@ -26,6 +26,7 @@ pub const RECORDED: &[&str] = &[
     "effective_cache_size",
     "max_wal_size",
     "wal_level",
+    "max_connections",
 ];
 
 /// Settings that can be changed per database (`ALTER DATABASE … SET`), so they apply
@@ -64,6 +65,8 @@ impl Default for ServerSettings {
             ("max_wal_size", "4GB"),
             ("wal_level", "minimal"),
             ("max_wal_senders", "0"),
+            // Explicit, for workloads of up to 64 clients plus querylab's own.
+            ("max_connections", "100"),
         ];
         ServerSettings(
             pairs

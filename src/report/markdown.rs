@@ -14,7 +14,7 @@ use super::headline::{self, Headline};
 use super::parts::short_rev;
 use super::plot::curves::growth_word;
 use super::sections::changes::{self, Direction};
-use super::sections::{scaling, servers};
+use super::sections::{scaling, servers, workload};
 
 pub(super) fn render(runs: &[RunResults]) -> String {
     match runs {
@@ -161,6 +161,7 @@ fn single(run: &RunResults) -> String {
         out.push('\n');
     }
     out.push_str(&servers::render_markdown(run));
+    workloads(run, &mut out);
     let curves = scaling::curves(run);
     if !curves.is_empty() {
         out.push_str(
@@ -202,6 +203,33 @@ fn single(run: &RunResults) -> String {
         out.push_str("\n</details>\n");
     }
     out
+}
+
+/// The workload comparisons' tables: one row per variant and client level.
+fn workloads(run: &RunResults, out: &mut String) {
+    for d in &run.datasets {
+        for c in d.comparisons.iter().filter(|c| workload::is_workload(c)) {
+            let _ = writeln!(
+                out,
+                "### Workload: {} · {} · {} rows\n\n| {} | invariant |\n|{}---|",
+                md(&c.title),
+                md(&d.server.label),
+                count(d.rows),
+                workload::COLUMNS.join(" | "),
+                "---|".repeat(workload::COLUMNS.len())
+            );
+            for (cells, ok) in workload::rows(c) {
+                let cells: Vec<String> = cells.iter().map(|x| md(x)).collect();
+                let verdict = match ok {
+                    Some(true) => "✅ holds",
+                    Some(false) => "❌ **broken**",
+                    None => "–",
+                };
+                let _ = writeln!(out, "| {} | {verdict} |", cells.join(" | "));
+            }
+            out.push('\n');
+        }
+    }
 }
 
 /// An exponent with two decimals, never `-0.00`.

@@ -23,10 +23,12 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 
 mod new;
+pub mod workload;
 pub use new::{git_revision, machine};
+pub use workload::{WorkloadResult, WorkloadSettings};
 
 /// Version of the results format written by this build.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Oldest results format this build reads (see `docs/results.md` for what each
 /// version added and how older files read).
@@ -102,6 +104,9 @@ pub struct RunSettings {
     pub protocol: Protocol,
     /// Sampling rules in force.
     pub sampling: Sampling,
+    /// Workload overrides in force (version 3; absent when none).
+    #[serde(default, skip_serializing_if = "WorkloadSettings::is_default")]
+    pub workload: WorkloadSettings,
 }
 
 /// Wire protocol used for the timed statements. Written as `prepared` or `simple`,
@@ -448,6 +453,9 @@ pub struct VariantResult {
     pub plan: Option<serde_json::Value>,
     /// Digest of the rows the variant returned.
     pub result: Option<ResultDigest>,
+    /// Concurrent workload measurements (version 3; absent for single-client variants).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workload: Option<WorkloadResult>,
 }
 
 /// Summary statistics of a variant's samples (nanoseconds).
@@ -617,6 +625,7 @@ impl VariantResult {
             counters: None,
             plan: None,
             result: None,
+            workload: None,
         }
     }
 }

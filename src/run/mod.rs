@@ -178,6 +178,7 @@ async fn measure_server(
     path: &Path,
     server: &Server,
 ) -> Result<()> {
+    crate::workload::check_capacity(server, selected, &cfg.measure.workload).await?;
     for &rows in &cfg.rows {
         shutdown.check()?;
         let opts = LoadOptions {
@@ -298,6 +299,7 @@ impl RunConfig {
             measure: MeasureConfig {
                 sampling: settings.sampling.clone(),
                 protocol: settings.protocol,
+                workload: settings.workload.clone(),
                 ..MeasureConfig::default()
             },
             quiet,
@@ -323,6 +325,7 @@ pub fn recorded_settings(
         only,
         protocol: measure.protocol,
         sampling: measure.sampling.clone(),
+        workload: measure.workload.clone(),
     }
 }
 

@@ -42,6 +42,7 @@ pub fn run(datasets: Vec<Dataset>) -> RunResults {
             only: None,
             protocol: Protocol::Prepared,
             sampling: default_sampling(),
+            workload: Default::default(),
         },
         datasets,
     }

@@ -49,6 +49,37 @@ pub fn growth_word(e: f64) -> &'static str {
 
 /// Draws the curves; `caption` names the comparison and server.
 pub fn draw(caption: &str, series: &[Series]) -> String {
+    draw_frame(
+        caption,
+        &Frame {
+            label: format!("Median latency against rows: {caption}"),
+            x_desc: "rows in the table (log scale)",
+            y_desc: "median latency (log scale)",
+            x: Quantity::Count,
+            y: Quantity::Time,
+        },
+        series,
+    )
+}
+
+/// What a curve chart plots: its accessible label, axis titles and quantities
+/// (both axes log scale).
+pub struct Frame {
+    /// The chart's accessible label.
+    pub label: String,
+    /// X axis title.
+    pub x_desc: &'static str,
+    /// Y axis title.
+    pub y_desc: &'static str,
+    /// What x measures.
+    pub x: Quantity,
+    /// What y measures.
+    pub y: Quantity,
+}
+
+/// Draws `series` (`(x, y)` points) on log–log axes as `frame` says, with a legend
+/// line per series: the one line chart of the report (scaling and workload curves).
+pub fn draw_frame(caption: &str, frame: &Frame, series: &[Series]) -> String {
     let xs: Vec<f64> = series
         .iter()
         .flat_map(|s| s.points.iter().map(|p| p.0))
@@ -57,11 +88,11 @@ pub fn draw(caption: &str, series: &[Series]) -> String {
         .iter()
         .flat_map(|s| s.points.iter().map(|p| p.1))
         .collect();
-    let xa = Axis::fit(&xs, Quantity::Count, true);
-    let ya = Axis::fit(&ys, Quantity::Time, true);
-    let label = format!("Median latency against rows: {caption}");
+    let xa = Axis::fit(&xs, frame.x, true);
+    let ya = Axis::fit(&ys, frame.y, true);
+    let label = &frame.label;
     let legend_rows = series.len() as u32;
-    svg(620, 380 + 20 * legend_rows, &label, |root| {
+    svg(620, 380 + 20 * legend_rows, label, |root| {
         let (plot, legend_area) = root.split_vertically(380);
         let x_ticks = xa.ticks();
         let y_ticks = ya.ticks();
@@ -80,8 +111,8 @@ pub fn draw(caption: &str, series: &[Series]) -> String {
             .configure_mesh()
             .light_line_style(WHITE)
             .bold_line_style(RGBColor(0xe6, 0xe8, 0xeb))
-            .x_desc("rows in the table (log scale)")
-            .y_desc("median latency (log scale)")
+            .x_desc(frame.x_desc)
+            .y_desc(frame.y_desc)
             .x_label_formatter(&x_label)
             .y_label_formatter(&y_label)
             .label_style((FONT, 13))

@@ -42,16 +42,20 @@ pub(in crate::report) fn render(d: &Dataset, c: &ComparisonResult, anchor: &str)
         );
     }
     problems(c, &mut out);
-    variant_table(c, &mut out);
-    let role = |v: &VariantResult| Role::of(c, v);
-    let _ = write!(
-        out,
-        "<figure>{}<figcaption>Each dot is one sample; the box spans the middle half (p25–p75), \
-         whiskers p5–p95; the thick bar is the median and the shaded band its 95% confidence interval.</figcaption></figure>",
-        plot::latency::draw(c, &role)
-    );
-    if let Some(svg) = plot::buffers::draw(c, &role) {
-        let _ = write!(out, "<figure>{svg}</figure>");
+    if super::workload::is_workload(c) {
+        super::workload::render(c, &mut out);
+    } else {
+        variant_table(c, &mut out);
+        let role = |v: &VariantResult| Role::of(c, v);
+        let _ = write!(
+            out,
+            "<figure>{}<figcaption>Each dot is one sample; the box spans the middle half (p25–p75), \
+             whiskers p5–p95; the thick bar is the median and the shaded band its 95% confidence interval.</figcaption></figure>",
+            plot::latency::draw(c, &role)
+        );
+        if let Some(svg) = plot::buffers::draw(c, &role) {
+            let _ = write!(out, "<figure>{svg}</figure>");
+        }
     }
     expectations(c, &mut out);
     index_sets(d, c, &mut out);

@@ -7,6 +7,8 @@
 //! - `comparison`: one comparison in full (headline, variants, charts, plans);
 //! - `scaling`: median latency against table size, one server at several sizes;
 //! - `servers`: one size on several servers side by side (HTML and Markdown);
+//! - `workload`: a workload comparison's table, curves against clients and latency
+//!   histograms (HTML; its rows also feed the Markdown);
 //! - `environment`: how the run was made and on what;
 //! - `changes`: run against run, with `querylab check`'s verdicts (HTML; its model
 //!   also feeds the Markdown).
@@ -17,3 +19,4 @@ pub(super) mod environment;
 pub(super) mod scaling;
 pub(super) mod servers;
 pub(super) mod summary;
+pub(super) mod workload;
