@@ -8,12 +8,14 @@
 //! - `scaling`: median latency against table size, one server at several sizes;
 //! - `servers`: one size on several servers side by side (HTML and Markdown);
 //! - `environment`: how the run was made and on what;
+//! - `layouts`: a comparison's designs, their bytes and writes beside their reads;
 //! - `changes`: run against run, with `querylab check`'s verdicts (HTML; its model
 //!   also feeds the Markdown).
 
 pub(super) mod changes;
 pub(super) mod comparison;
 pub(super) mod environment;
+pub(super) mod layouts;
 pub(super) mod scaling;
 pub(super) mod servers;
 pub(super) mod summary;
