@@ -20,7 +20,7 @@ use criterion::{BenchmarkId, Criterion, SamplingMode};
 use querylab::catalog::{self, Comparison, Mode, Scenario};
 use querylab::env::EnvConfig;
 use querylab::load::{LoadOptions, Loaded, load};
-use querylab::measure::{MeasureConfig, Measurer, blank_result, evaluate, session};
+use querylab::measure::{MeasureConfig, Measurer, Memory, blank_result, evaluate, session};
 use querylab::progress::Progress;
 use querylab::provision::{Server, provision};
 use querylab::results::{Dataset, RunResults, RunStatus, VariantResult, VariantStatus};
@@ -51,6 +51,8 @@ struct Bench {
     progress: Progress,
     /// Criterion's samples per benchmark (`--sample-size` or [`SAMPLE_SIZE`]).
     sample_size: usize,
+    /// What the measurers remember between calls (layout templates built once).
+    memory: Mutex<Memory>,
 }
 
 fn main() {
@@ -77,6 +79,7 @@ fn main() {
         },
         progress: Progress::new(true),
         sample_size: SAMPLE_SIZE,
+        memory: Mutex::new(Memory::default()),
     };
     let mut criterion = Criterion::default()
         .measurement_time(Duration::from_secs(2))
@@ -101,6 +104,10 @@ fn main() {
         bench.comparison(&mut criterion, c, &mut results);
     }
     criterion.final_summary();
+    let builds = bench.memory.lock().map(|m| m.layout_builds()).unwrap_or(0);
+    if !bench.scenario.layouts.is_empty() {
+        eprintln!("querylab bench: {builds} layout builds (each layout once)");
+    }
     bench.teardown();
 }
 
@@ -217,6 +224,7 @@ impl Bench {
                 let Some(s) = session.as_ref().filter(|_| failure.is_none()) else {
                     // A failed variant still has to give criterion a measurement.
                     b.iter_custom(|_| Duration::from_nanos(1));
+                    self.keep(m);
                     return;
                 };
                 b.iter_custom(|iters| {
@@ -233,6 +241,7 @@ impl Bench {
                     samples.push(total / iters.max(1));
                     Duration::from_nanos(total.max(1))
                 });
+                self.keep(m);
             });
             let mut out = blank_result(&self.scenario, v, &self.config);
             // Criterion calls the routine during warm-up too, then once per sample:
@@ -248,6 +257,7 @@ impl Bench {
                 let explained = self.rt.block_on(async {
                     let r = session::result(&mut m, &s).await?;
                     let p = session::plans(&mut m, &s).await?;
+                    session::write_costs(&mut m, &s).await?;
                     Ok::<_, session::Stop>((r, p))
                 });
                 match explained {
@@ -261,6 +271,7 @@ impl Bench {
                 if let Err(e) = self.rt.block_on(session::close(&m, s)) {
                     self.die(&e.to_string());
                 }
+                self.keep(m);
             }
             if let Some(f) = failure {
                 out.status = f;
@@ -275,6 +286,7 @@ impl Bench {
     }
 
     fn measurer<'a>(&'a self, state: &'a State) -> Measurer<'a> {
+        let mem = std::mem::take(&mut *self.memory.lock().expect("memory lock"));
         Measurer::new(
             &state.server,
             &state.loaded.template,
@@ -283,6 +295,12 @@ impl Bench {
             &self.shutdown,
             &self.progress,
         )
+        .remember(mem)
+    }
+
+    /// Hands what `m` learnt (layout templates built, costs) to the next measurer.
+    fn keep(&self, m: Measurer<'_>) {
+        *self.memory.lock().expect("memory lock") = m.forget();
     }
 
     /// Writes the comparison's plans, counters and checks next to criterion's output.
@@ -312,9 +330,15 @@ impl Bench {
                 rows: self.env.rows,
                 load: Some(state.loaded.report.clone()),
                 index_sets: Vec::new(),
+                layouts: Vec::new(),
                 comparisons: Vec::new(),
             });
         }
+        results.datasets[0].layouts = self
+            .memory
+            .lock()
+            .map(|m| m.layout_costs())
+            .unwrap_or_default();
         results.datasets[0].comparisons.push(cr);
         results.updated_at = Utc::now();
         results.status = RunStatus::Complete;

@@ -72,6 +72,14 @@ pub struct PlanNode {
     pub shared_hit: Option<u64>,
     /// `Shared Read Blocks` (inclusive of children).
     pub shared_read: Option<u64>,
+    /// `Shared Dirtied Blocks` (inclusive of children).
+    pub shared_dirtied: Option<u64>,
+    /// `WAL Records` (`EXPLAIN (ANALYZE, WAL)`; inclusive of children).
+    pub wal_records: Option<u64>,
+    /// `WAL Bytes`.
+    pub wal_bytes: Option<u64>,
+    /// `WAL FPI` (full-page images).
+    pub wal_fpi: Option<u64>,
     /// `Rows Removed by Filter` (average per loop).
     pub rows_removed: f64,
     /// Conditions and keys worth reading (`Index Cond`, `Filter`, `Sort Key`…).
@@ -215,6 +223,10 @@ impl PlanNode {
             total_ms: f("Actual Total Time"),
             shared_hit: blocks(v, "Shared Hit Blocks"),
             shared_read: blocks(v, "Shared Read Blocks"),
+            shared_dirtied: blocks(v, "Shared Dirtied Blocks"),
+            wal_records: blocks(v, "WAL Records"),
+            wal_bytes: blocks(v, "WAL Bytes"),
+            wal_fpi: blocks(v, "WAL FPI"),
             rows_removed: f("Rows Removed by Filter").unwrap_or(0.0),
             details,
             children: v

@@ -177,6 +177,12 @@ struct CheckArgs {
     /// Allowed absolute change of shared blocks.
     #[arg(long, default_value_t = CheckOptions::default().buffers_floor)]
     buffers_floor: u64,
+    /// Allowed relative change in a layout's or index set's table bytes.
+    #[arg(long, default_value_t = CheckOptions::default().bytes_tolerance)]
+    bytes_tolerance: f64,
+    /// Allowed relative change in the WAL records and bytes of a measured write.
+    #[arg(long, default_value_t = CheckOptions::default().wal_tolerance)]
+    wal_tolerance: f64,
     /// Allowed relative change of rows returned.
     #[arg(long, default_value_t = CheckOptions::default().rows_tolerance)]
     rows_tolerance: f64,
@@ -431,6 +437,8 @@ impl CheckArgs {
             min_samples: self.min_samples,
             buffers_tolerance: self.buffers_tolerance,
             buffers_floor: self.buffers_floor,
+            bytes_tolerance: self.bytes_tolerance,
+            wal_tolerance: self.wal_tolerance,
             rows_tolerance: self.rows_tolerance,
             ignore_timing: self.ignore_timing,
             allow_plan_change: self.allow_plan_change,

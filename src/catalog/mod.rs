@@ -6,6 +6,7 @@
 //! [`parse`] as a user's `--scenario FILE`. Every mistake is reported as
 //! `file:line:column: what is wrong`.
 
+mod layouts;
 pub mod model;
 pub mod workload;
 
@@ -20,6 +21,7 @@ use crate::error::{Error, Result};
 use crate::load::{DataSource, Fixture, FixtureKind, LoadSpec};
 use crate::results::ResultOrder;
 use crate::schema::{self, SqlFile};
+pub use layouts::Layout;
 pub use model::{Mode, ResultExpectation};
 pub use workload::Workload;
 
@@ -80,6 +82,8 @@ pub struct Scenario {
     pub load: LoadSpec,
     /// Index sets by name (including [`NO_INDEX`]).
     pub index_sets: BTreeMap<String, IndexSet>,
+    /// Layouts (table designs) by name.
+    pub layouts: BTreeMap<String, Layout>,
     /// Comparisons in file order.
     pub comparisons: Vec<Comparison>,
 }
@@ -95,6 +99,8 @@ pub struct IndexSet {
     pub ddl: Vec<String>,
     /// Table whose insert throughput shows the write cost.
     pub write_table: Option<String>,
+    /// SQL returning the rows inserted into `write_table` (default: copies of its rows).
+    pub write_rows: Option<String>,
     /// Where the set is defined (for errors when its DDL fails on a server).
     pub pos: Pos,
 }
@@ -135,6 +141,8 @@ pub struct Variant {
     pub description: String,
     /// Index set name (a key of [`Scenario::index_sets`]).
     pub index_set: String,
+    /// Layout name (a key of [`Scenario::layouts`]), if the variant runs on one.
+    pub layout: Option<String>,
     /// Statements run per execution.
     pub statements: Vec<String>,
     /// Parameter names bound to `$1…`, with their positions.
@@ -317,6 +325,7 @@ impl Resolver<'_> {
         let schema_files = self.schema(&file.schema)?;
         let data = self.data(&file.data, file.schema.builtin)?;
         let index_sets = self.index_sets(&file.index_sets)?;
+        let layouts = self.layouts(&file.layouts)?;
         let mut template_sets = Vec::new();
         for name in &file.template_index_sets {
             let set = index_sets
@@ -333,7 +342,7 @@ impl Resolver<'_> {
             if !ids.insert(c.id.get_ref().clone()) {
                 return Err(self.err(&c.id, format!("duplicate comparison id {}", c.id.get_ref())));
             }
-            comparisons.push(self.comparison(c, &index_sets)?);
+            comparisons.push(self.comparison(c, &index_sets, &layouts)?);
         }
         Ok(Scenario {
             name: file.name,
@@ -346,6 +355,7 @@ impl Resolver<'_> {
                 index_sets: template_sets,
             },
             index_sets,
+            layouts,
             comparisons,
         })
     }
@@ -454,6 +464,7 @@ impl Resolver<'_> {
                 description: "no secondary index (keys and uniques only)".into(),
                 ddl: Vec::new(),
                 write_table: None,
+                write_rows: None,
                 pos: Pos::default(),
             },
         );
@@ -489,6 +500,7 @@ impl Resolver<'_> {
                     description: d.description.clone(),
                     ddl,
                     write_table: d.write_table.clone(),
+                    write_rows: d.write_rows.clone(),
                     pos: self.pos(def),
                 },
             );
@@ -511,6 +523,7 @@ impl Resolver<'_> {
         &self,
         c: model::ComparisonDef,
         sets: &BTreeMap<String, IndexSet>,
+        layouts: &BTreeMap<String, Layout>,
     ) -> Result<Comparison> {
         if c.variants.is_empty() {
             return Err(self.err(
@@ -598,6 +611,11 @@ impl Resolver<'_> {
                 Some(s) => return Err(self.unknown_set(s, sets)),
                 None => NO_INDEX.to_string(),
             };
+            let layout = v
+                .layout
+                .as_ref()
+                .map(|l| self.known_layout(l, layouts))
+                .transpose()?;
             if !v.params.is_empty() && c.params.is_none() && workload.is_none() {
                 return Err(self.err(
                     &v.params[0],
@@ -618,6 +636,7 @@ impl Resolver<'_> {
                 name: v.name.get_ref().clone(),
                 description: v.description.clone(),
                 index_set,
+                layout,
                 statements,
                 params: v
                     .params

@@ -33,6 +33,9 @@ pub struct ScenarioFile {
     /// Named index sets variants run with. `none` (no secondary index) always exists.
     #[serde(default)]
     pub index_sets: BTreeMap<String, Spanned<IndexSetDef>>,
+    /// Named table designs (`[layouts.NAME]`) variants run on.
+    #[serde(default)]
+    pub layouts: BTreeMap<String, Spanned<LayoutDef>>,
     /// The comparisons, in order (`[[comparison]]`).
     #[serde(default, rename = "comparison")]
     pub comparisons: Vec<ComparisonDef>,
@@ -89,6 +92,29 @@ pub struct IndexSetDef {
     pub file: Option<String>,
     /// Table whose insert throughput shows the set's write cost (schema-qualified).
     pub write_table: Option<String>,
+    /// SQL returning the batch of rows inserted into `write_table` (instead of copies
+    /// of its own rows), for tables whose keys copies would collide on.
+    pub write_rows: Option<String>,
+}
+
+/// `[layouts.NAME]`: a table design derived from the loaded data on a clone.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LayoutDef {
+    /// What the design is.
+    #[serde(default)]
+    pub description: String,
+    /// Statements run once on a clone of the loaded template (CREATE TABLE … AS,
+    /// ALTER TABLE …); none for the canonical design.
+    #[serde(default)]
+    pub statements: Vec<Spanned<String>>,
+    /// Tables (schema-qualified) the design is about: their bytes are reported.
+    #[serde(default)]
+    pub tables: Vec<String>,
+    /// Table whose writes are measured on the loaded data (schema-qualified).
+    pub write_table: Option<String>,
+    /// SQL returning the batch inserted into `write_table` (default: copies of its rows).
+    pub write_rows: Option<String>,
 }
 
 /// `[[comparison]]`: variants of one question.
@@ -159,6 +185,8 @@ pub struct VariantDef {
     pub description: String,
     /// Index set it runs with (default `none`).
     pub index_set: Option<Spanned<String>>,
+    /// Layout (table design) it runs on (default: the loaded schema as it is).
+    pub layout: Option<Spanned<String>>,
     /// One statement. Exactly one of `sql` and `statements`.
     pub sql: Option<Spanned<String>>,
     /// Several statements run in order each sample (same parameters for each).

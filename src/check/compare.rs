@@ -192,6 +192,11 @@ fn draft_dataset(
         }
     }
 
+    items.extend(
+        super::prices::drafts(b, c, opts)
+            .into_iter()
+            .map(Item::Draft),
+    );
     let stable: Vec<f64> = items
         .iter()
         .filter_map(|i| match i {

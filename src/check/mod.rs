@@ -45,6 +45,7 @@ mod gates;
 mod json;
 mod markdown;
 mod now;
+mod prices;
 mod table;
 mod timing;
 mod verdict;
@@ -119,6 +120,12 @@ pub struct CheckOptions {
     /// about ±2%): the clock never repeats better than that between two runs, and
     /// with too few stable variants to measure the scatter it is all there is.
     pub run_scatter_floor: f64,
+    /// Allowed relative change in a layout's or index set's table bytes (default
+    /// 0.01): sizes repeat exactly on the same data, seed and server version.
+    pub bytes_tolerance: f64,
+    /// Allowed relative change in the WAL records and bytes of a measured write
+    /// (default 0.05; see docs/check.md for how exactly they repeat).
+    pub wal_tolerance: f64,
     /// Smallest slowdown, in nanoseconds per execution after the machine factor, that
     /// can fail the check (default 100,000 = 100 µs). Below it a sample's time on a
     /// shared runner is the client round trip and the scheduler more than the query
@@ -146,6 +153,8 @@ impl Default for CheckOptions {
             run_scatter: true,
             run_scatter_floor: 0.02,
             time_floor_ns: 100_000.0,
+            bytes_tolerance: 0.01,
+            wal_tolerance: 0.05,
         }
     }
 }
@@ -183,6 +192,14 @@ impl CheckOptions {
                 self.rows_tolerance,
                 "a fraction ≥ 0, e.g. 0",
             );
+        }
+        for (flag, v) in [
+            ("bytes-tolerance", self.bytes_tolerance),
+            ("wal-tolerance", self.wal_tolerance),
+        ] {
+            if !(v.is_finite() && v >= 0.0) {
+                return bad(flag, v, "a fraction ≥ 0, e.g. 0.01");
+            }
         }
         if !(self.time_floor_ns.is_finite() && self.time_floor_ns >= 0.0) {
             return bad(

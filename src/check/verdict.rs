@@ -79,6 +79,14 @@ pub enum FindingKind {
     BlocksDown,
     /// Rows returned by the plan's top node changed beyond tolerance.
     RowsChanged,
+    /// A layout's or index set's table grew beyond `--bytes-tolerance`.
+    BytesUp,
+    /// A layout's or index set's table shrank beyond `--bytes-tolerance`.
+    BytesDown,
+    /// WAL records or bytes of a write grew beyond `--wal-tolerance`.
+    WalUp,
+    /// WAL records or bytes of a write shrank beyond `--wal-tolerance`.
+    WalDown,
     /// Median slower beyond the threshold, and significantly so.
     Slower,
     /// Median slower beyond the threshold, but not significantly (or too few samples).
@@ -115,6 +123,10 @@ impl FindingKind {
             FindingKind::BlocksUp => "more blocks",
             FindingKind::BlocksDown => "fewer blocks",
             FindingKind::RowsChanged => "rows changed",
+            FindingKind::BytesUp => "more bytes",
+            FindingKind::BytesDown => "fewer bytes",
+            FindingKind::WalUp => "more WAL",
+            FindingKind::WalDown => "less WAL",
             FindingKind::Slower => "slower",
             FindingKind::PossiblySlower => "possible slowdown",
             FindingKind::Faster => "faster",

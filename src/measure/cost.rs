@@ -1,12 +1,5 @@
-//! The other side of an index set: its size on disk and what it costs writes.
-//!
-//! Write cost is insert throughput of a fixed batch into a scratch copy of the
-//! set's `write_table` (`CREATE TABLE … (LIKE t INCLUDING ALL)` copies every index
-//! the table carries), once before the set is applied (keys and uniques only) and
-//! once after. The batch is copied from the table itself into a temp table first,
-//! so both timings insert exactly the same rows and read nothing from disk.
-
-use std::time::Instant;
+//! The other side of an index set: the relations it creates and their sizes. What
+//! it costs writes is measured on the loaded table itself ([`super::writes`]).
 
 use tokio_postgres::Client;
 
@@ -84,45 +77,4 @@ pub async fn regclass(client: &Client, table: &str) -> Result<String> {
         .ok_or_else(|| Error::NoSuchTable {
             table: table.to_string(),
         })
-}
-
-/// Insert throughput (rows/s, median of three) of `rows` rows copied from `table`
-/// into a scratch table shaped like it, carrying whatever indexes `table` has now.
-pub async fn insert_throughput(client: &Client, table: &str, rows: u64) -> Result<f64> {
-    let ctx = |what: &str| format!("measuring write cost on {table}: {what}");
-    client
-        .batch_execute(&format!(
-            "DROP TABLE IF EXISTS pg_temp.querylab_batch; \
-             CREATE TEMP TABLE querylab_batch AS SELECT * FROM {table} LIMIT {rows}; \
-             DROP TABLE IF EXISTS public.querylab_scratch; \
-             CREATE TABLE public.querylab_scratch (LIKE {table} INCLUDING ALL)"
-        ))
-        .await
-        .map_err(|e| Error::db(ctx("preparing the batch"), e))?;
-    let mut rates = Vec::new();
-    let mut inserted = 0u64;
-    for _ in 0..3 {
-        let t = Instant::now();
-        inserted = client
-            .execute(
-                "INSERT INTO public.querylab_scratch SELECT * FROM pg_temp.querylab_batch",
-                &[],
-            )
-            .await
-            .map_err(|e| Error::db(ctx("inserting"), e))?;
-        let secs = t.elapsed().as_secs_f64();
-        rates.push(inserted as f64 / secs.max(1e-9));
-        client
-            .batch_execute("TRUNCATE public.querylab_scratch")
-            .await
-            .map_err(|e| Error::db(ctx("truncating"), e))?;
-    }
-    client
-        .batch_execute("DROP TABLE public.querylab_scratch; DROP TABLE pg_temp.querylab_batch")
-        .await
-        .map_err(|e| Error::db(ctx("cleaning up"), e))?;
-    if inserted == 0 {
-        return Ok(0.0);
-    }
-    Ok(crate::stats::median(&rates))
 }

@@ -10,12 +10,15 @@
 pub mod cost;
 mod evaluate;
 pub mod exec;
+mod layout;
 mod plans;
 mod sample;
 pub mod session;
 pub(crate) mod setup;
 mod stop;
+pub mod storage;
 mod variant;
+pub mod writes;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -25,7 +28,9 @@ use crate::error::Result;
 use crate::progress::Progress;
 use crate::provision::Server;
 pub use crate::results::SamplingOrder;
-use crate::results::{ComparisonResult, IndexSetCost, Sampling, VariantResult};
+use crate::results::{
+    ComparisonResult, IndexSetCost, LayoutCost, Sampling, VariantResult, WriteCost,
+};
 use crate::shutdown::Shutdown;
 pub use evaluate::evaluate;
 pub use exec::Protocol;
@@ -37,8 +42,10 @@ pub struct MeasureConfig {
     pub sampling: Sampling,
     /// Wire protocol for timed statements.
     pub protocol: Protocol,
-    /// Rows inserted to measure an index set's write cost.
+    /// Rows per batch when measuring writes into a layout's or index set's table.
     pub write_cost_rows: u64,
+    /// Timed repetitions of each write (single-row and multi-row), for an interval.
+    pub write_repetitions: u32,
     /// Cap on samples for `fresh_clone` variants (each sample clones the database).
     pub fresh_clone_max_samples: u32,
     /// Time budget per comparison: variants not started when it is spent are
@@ -53,7 +60,8 @@ impl Default for MeasureConfig {
         MeasureConfig {
             sampling: default_sampling(),
             protocol: Protocol::Prepared,
-            write_cost_rows: 10_000,
+            write_cost_rows: 1_000,
+            write_repetitions: 5,
             fresh_clone_max_samples: 5,
             comparison_budget: Duration::from_secs(300),
             workload: crate::results::WorkloadSettings::default(),
@@ -75,6 +83,36 @@ pub fn default_sampling() -> Sampling {
     }
 }
 
+/// What a measurer remembers from comparison to comparison of one dataset: index-set
+/// and layout costs, and the layout templates built. Callers that make a
+/// [`Measurer`] per call (the criterion benches) carry it over with
+/// [`Measurer::remember`] and [`Measurer::forget`].
+#[derive(Default)]
+pub struct Memory {
+    costs: BTreeMap<String, IndexSetCost>,
+    /// Writes per table with its secondary indexes dropped (the index sets' baseline).
+    write_baselines: BTreeMap<String, WriteCost>,
+    /// Layouts of this dataset: built templates, or why they failed.
+    layouts: BTreeMap<String, layout::Built>,
+    /// What each layout cost (build time, bytes, writes).
+    layout_costs: BTreeMap<String, LayoutCost>,
+    /// Layouts built so far (one per layout with statements, however many variants).
+    layout_builds: u32,
+}
+
+impl Memory {
+    /// Layout costs measured so far, in name order.
+    pub fn layout_costs(&self) -> Vec<LayoutCost> {
+        self.layout_costs.values().cloned().collect()
+    }
+
+    /// How many layout templates were built (each layout once, however many
+    /// variants run on it).
+    pub fn layout_builds(&self) -> u32 {
+        self.layout_builds
+    }
+}
+
 /// Runs the comparisons of one scenario against one loaded template, remembering
 /// index-set costs across comparisons.
 pub struct Measurer<'a> {
@@ -84,9 +122,7 @@ pub struct Measurer<'a> {
     pub(crate) config: &'a MeasureConfig,
     pub(crate) shutdown: &'a Shutdown,
     pub(crate) progress: &'a Progress,
-    costs: BTreeMap<String, IndexSetCost>,
-    /// Baseline insert throughput per write table (no secondary index).
-    baselines: BTreeMap<String, f64>,
+    mem: Memory,
     /// When the current comparison's time budget runs out.
     pub(crate) deadline: Instant,
 }
@@ -108,15 +144,42 @@ impl<'a> Measurer<'a> {
             config,
             shutdown,
             progress,
-            costs: BTreeMap::new(),
-            baselines: BTreeMap::new(),
+            mem: Memory::default(),
             deadline: Instant::now() + config.comparison_budget,
         }
     }
 
+    /// This measurer with what an earlier one of the same dataset remembered.
+    pub fn remember(mut self, mem: Memory) -> Self {
+        self.mem = mem;
+        self
+    }
+
+    /// What this measurer remembers, for the next one of the same dataset.
+    pub fn forget(self) -> Memory {
+        self.mem
+    }
+
     /// Index-set costs measured so far, in name order.
     pub fn index_set_costs(&self) -> Vec<IndexSetCost> {
-        self.costs.values().cloned().collect()
+        self.mem.costs.values().cloned().collect()
+    }
+
+    /// Layout costs measured so far, in name order.
+    pub fn layout_costs(&self) -> Vec<LayoutCost> {
+        self.mem.layout_costs()
+    }
+
+    /// How many layout templates were built (each layout once, however many
+    /// variants run on it).
+    pub fn layout_builds(&self) -> u32 {
+        self.mem.layout_builds()
+    }
+
+    /// Drops the layout templates this measurer built; call when the dataset is done
+    /// (the server's teardown drops them too, should a run stop before).
+    pub async fn finish(&mut self) -> Result<()> {
+        layout::drop_templates(self).await
     }
 
     /// A fresh clone name under this run's prefix.
@@ -166,6 +229,7 @@ pub fn blank_result(
         description: v.description.clone(),
         sql: v.statements.join(";\n"),
         index_set: set.name.clone(),
+        layout: v.layout.clone(),
         index_ddl: set.ddl.clone(),
         protocol: config.protocol,
         fresh_clone_per_sample: v.mode == crate::catalog::Mode::FreshClone,

@@ -14,5 +14,5 @@
 
 pub use super::plans::plans;
 pub use super::sample::{result, sample};
-pub use super::setup::{Params, Session, close, open};
+pub use super::setup::{Params, Session, close, open, write_costs};
 pub use super::stop::{Failed, Stop, status_of};

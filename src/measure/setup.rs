@@ -53,8 +53,9 @@ pub async fn open(
     v: &Variant,
     params: &mut Option<Params>,
 ) -> std::result::Result<Session, Stop> {
+    let source = super::layout::source_for(m, v).await?;
     let db = m.next_clone();
-    m.server.create_database(&db, Some(m.template)).await?;
+    m.server.create_database(&db, Some(&source)).await?;
     match open_on(m, c, v, params, &db).await {
         Ok(s) => Ok(s),
         Err(e) => {
@@ -77,6 +78,7 @@ async fn open_on(
         *params = Some(comparison_params(m, c, &client).await?);
     }
     let params = params.as_ref().expect("set above");
+    super::layout::record_bytes(m, v, &client).await?;
     apply_index_set(m, v, &client).await?;
     session(m, c, v, &client, false).await?;
     let param_sets = param_sets(m, v, params, &client).await?;
@@ -129,8 +131,9 @@ pub(super) async fn with_fresh_clone<T>(
     deterministic: bool,
     f: impl AsyncFnOnce(&Measurer<'_>, &Client, Execution) -> std::result::Result<T, Stop>,
 ) -> std::result::Result<T, Stop> {
+    let source = super::layout::source_for(m, &s.variant).await?;
     let db = m.next_clone();
-    m.server.create_database(&db, Some(m.template)).await?;
+    m.server.create_database(&db, Some(&source)).await?;
     let r = async {
         let client = m.server.connect(&db).await?;
         bound_setup(m, &client).await?;
@@ -142,6 +145,12 @@ pub(super) async fn with_fresh_clone<T>(
     .await;
     m.server.drop_database(&db).await?;
     r
+}
+
+/// Measures the writes of the variant's layout or index set if they are not yet
+/// (read-only variants only, after their samples and plans; see `layout`).
+pub async fn write_costs(m: &mut Measurer<'_>, s: &Session) -> std::result::Result<(), Stop> {
+    super::layout::write_costs(m, s).await
 }
 
 /// Closes the connection and drops the clone.
@@ -306,41 +315,27 @@ pub(crate) async fn apply_index_set(
     client: &Client,
 ) -> std::result::Result<(), Stop> {
     let set = m.scenario.index_sets[&v.index_set].clone();
-    if set.ddl.is_empty() || m.costs.contains_key(&set.name) {
+    if set.ddl.is_empty() || m.mem.costs.contains_key(&set.name) {
         return apply_ddl(m, v, client).await;
     }
-    let write_table = match &set.write_table {
-        Some(t) => Some(cost::regclass(client, t).await.map_err(|e| match e {
+    let before = cost::relations(client).await?;
+    let t = Instant::now();
+    let analyze = apply_ddl_inner(m, v, client, Some(&before)).await?;
+    let build_seconds = t.elapsed().as_secs_f64();
+    let tables = match &set.write_table {
+        Some(t) => vec![super::storage::table_bytes(client, t).await.map_err(|e| match e {
             Error::NoSuchTable { table } => Stop::Variant(Failed(format!(
                 "{}:{}:{}: index set {}: write_table {table} does not exist; name an existing schema-qualified table",
                 m.scenario.source, set.pos.line, set.pos.column, set.name
             ))),
             e => Stop::from(e),
-        })?),
-        None => None,
-    };
-    let rows = m.config.write_cost_rows;
-    let baseline = match &write_table {
-        Some(t) => match m.baselines.get(t) {
-            Some(b) => *b,
-            None => {
-                let b = cost::insert_throughput(client, t, rows).await?;
-                m.baselines.insert(t.clone(), b);
-                b
-            }
-        },
-        None => 0.0,
-    };
-    let before = cost::relations(client).await?;
-    let t = Instant::now();
-    let analyze = apply_ddl_inner(m, v, client, Some(&before)).await?;
-    let build_seconds = t.elapsed().as_secs_f64();
-    let with_set = match &write_table {
-        Some(t) => cost::insert_throughput(client, t, rows).await?,
-        None => 0.0,
+        })?],
+        None => Vec::new(),
     };
     let indexes = analyze.unwrap_or_default();
-    m.costs.insert(
+    // Writes are measured at the end of the first read-only variant with the set
+    // (`write_costs`), on the loaded table.
+    m.mem.costs.insert(
         set.name.clone(),
         crate::results::IndexSetCost {
             name: set.name.clone(),
@@ -348,10 +343,9 @@ pub(crate) async fn apply_index_set(
             bytes: indexes.iter().map(|i| i.bytes).sum(),
             indexes,
             build_seconds,
-            write_table,
-            write_rows: rows,
-            write_rows_per_second: with_set,
-            baseline_rows_per_second: baseline,
+            write_table: tables.first().map(|t| t.name.clone()),
+            tables,
+            ..Default::default()
         },
     );
     Ok(())

@@ -131,6 +131,11 @@ pub(super) async fn measure_all(
                     Err(stop) => slot.out.status = session::status_of(m, c, stop)?,
                 }
             }
+            if slot.out.status == VariantStatus::Ok
+                && let Err(stop) = session::write_costs(m, &s).await
+            {
+                slot.out.status = session::status_of(m, c, stop)?;
+            }
             session::close(m, s).await?;
         }
         slot.out.stats = crate::stats::summarize(&slot.out.samples_ns);

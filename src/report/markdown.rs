@@ -14,7 +14,7 @@ use super::headline::{self, Headline};
 use super::parts::short_rev;
 use super::plot::curves::growth_word;
 use super::sections::changes::{self, Direction};
-use super::sections::{scaling, servers, workload};
+use super::sections::{layouts, scaling, servers, workload};
 
 pub(super) fn render(runs: &[RunResults]) -> String {
     match runs {
@@ -159,6 +159,13 @@ fn single(run: &RunResults) -> String {
             }
         }
         out.push('\n');
+        for c in &d.comparisons {
+            let mut block = String::new();
+            layouts::markdown(d, c, &mut block);
+            if !block.is_empty() {
+                let _ = writeln!(out, "#### Layouts: {}\n{block}", md(&c.title));
+            }
+        }
     }
     out.push_str(&servers::render_markdown(run));
     workloads(run, &mut out);

@@ -22,8 +22,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+mod layouts;
 mod new;
 pub mod workload;
+pub use layouts::{LayoutCost, TableBytes, WriteCost, WriteCounters, WriteSide};
 pub use new::{git_revision, machine};
 pub use workload::{WorkloadResult, WorkloadSettings};
 
@@ -252,6 +254,9 @@ pub struct Dataset {
     pub load: Option<LoadReport>,
     /// Size and write cost of every index set.
     pub index_sets: Vec<IndexSetCost>,
+    /// Every layout built or used (version 3; absent before).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub layouts: Vec<LayoutCost>,
     /// The comparisons, in catalog order.
     pub comparisons: Vec<ComparisonResult>,
 }
@@ -311,6 +316,15 @@ pub struct IndexSetCost {
     pub write_rows_per_second: f64,
     /// Insert throughput with no secondary index on the same table.
     pub baseline_rows_per_second: f64,
+    /// Bytes of `write_table` with the set in place (version 3).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tables: Vec<TableBytes>,
+    /// Writes into `write_table` on the loaded data with the set (version 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub writes: Option<WriteCost>,
+    /// The same writes with the table's secondary indexes dropped (version 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline_writes: Option<WriteCost>,
 }
 
 /// One index and its size.
@@ -433,6 +447,9 @@ pub struct VariantResult {
     pub executions_per_sample: u32,
     /// Index set name.
     pub index_set: String,
+    /// Layout (table design) it ran on (version 3; absent: the loaded schema).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layout: Option<String>,
     /// The index set's DDL as applied.
     pub index_ddl: Vec<String>,
     /// Wire protocol the variant was timed with.
@@ -615,6 +632,7 @@ impl VariantResult {
             params: Vec::new(),
             executions_per_sample: 1,
             index_set: "none".into(),
+            layout: None,
             index_ddl: Vec::new(),
             protocol: Protocol::Prepared,
             fresh_clone_per_sample: false,

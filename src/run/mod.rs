@@ -195,6 +195,7 @@ async fn measure_server(
             rows,
             load: Some(loaded.report.clone()),
             index_sets: Vec::new(),
+            layouts: Vec::new(),
             comparisons: Vec::new(),
         });
         let idx = results.datasets.len() - 1;
@@ -210,6 +211,7 @@ async fn measure_server(
             let r = measurer.comparison(c).await;
             let ds = &mut results.datasets[idx];
             ds.index_sets = measurer.index_set_costs();
+            ds.layouts = measurer.layout_costs();
             match r {
                 Ok(cr) => {
                     progress.println(&format!("{}: done in {:.1}s", cr.id, cr.seconds));
@@ -223,6 +225,14 @@ async fn measure_server(
                 }
             }
         }
+        if !scenario.layouts.is_empty() {
+            progress.println(&format!(
+                "layouts: {} built for {} rows (each once, shared by its variants)",
+                measurer.layout_builds(),
+                rows
+            ));
+        }
+        measurer.finish().await?;
     }
     Ok(())
 }

@@ -69,6 +69,7 @@ pub fn dataset(server: ServerInfo, rows: u64, comparisons: Vec<ComparisonResult>
         rows,
         load: None,
         index_sets: vec![],
+        layouts: Vec::new(),
         comparisons,
     }
 }

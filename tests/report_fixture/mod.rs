@@ -246,6 +246,7 @@ fn index_sets() -> Vec<IndexSetCost> {
         write_rows: 20_000,
         write_rows_per_second: rate,
         baseline_rows_per_second: 61_000.0,
+        ..IndexSetCost::default()
     };
     vec![
         set("none", &[], &[], 61_000.0),
@@ -323,6 +324,7 @@ pub fn dataset(server: &str, version: &str, rows: u64, seed: u64) -> Dataset {
             ],
         }),
         index_sets: index_sets(),
+        layouts: Vec::new(),
         ..build::dataset(server, rows, comparisons(rows, seed))
     }
 }

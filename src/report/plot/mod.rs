@@ -7,6 +7,7 @@
 //! would label a log axis at awkward points.
 
 pub mod buffers;
+pub mod bytes;
 pub mod change;
 pub mod curves;
 pub mod latency;

@@ -58,6 +58,7 @@ pub(in crate::report) fn render(d: &Dataset, c: &ComparisonResult, anchor: &str)
         }
     }
     expectations(c, &mut out);
+    super::layouts::render(d, c, &mut out);
     index_sets(d, c, &mut out);
     for v in &c.variants {
         variant_details(v, &mut out);
@@ -328,12 +329,24 @@ fn index_sets(d: &Dataset, c: &ComparisonResult, out: &mut String) {
             )
         } else if s.write_rows > 0 && s.write_rows_per_second > 0.0 {
             (
-                format!(
-                    "{} rows/s<div class=\"muted\">{} rows into {}</div>",
-                    count(s.write_rows_per_second as u64),
-                    count(s.write_rows),
-                    esc(s.write_table.as_deref().unwrap_or("?"))
-                ),
+                match &s.writes {
+                    // Version 3: writes on the loaded table, with intervals and WAL.
+                    Some(w) => format!(
+                        "{}<div class=\"muted\">multi-row {}; single-row {}; {} rows into {}; WAL {}</div>",
+                        count(s.write_rows_per_second as u64),
+                        esc(&super::layouts::rate(w, false)),
+                        esc(&super::layouts::rate(w, true)),
+                        count(w.batch_rows),
+                        esc(&w.table),
+                        esc(&super::layouts::wal(w))
+                    ),
+                    None => format!(
+                        "{} rows/s<div class=\"muted\">{} rows into {}</div>",
+                        count(s.write_rows_per_second as u64),
+                        count(s.write_rows),
+                        esc(s.write_table.as_deref().unwrap_or("?"))
+                    ),
+                },
                 if s.baseline_rows_per_second > 0.0 {
                     percent(s.write_rows_per_second / s.baseline_rows_per_second)
                 } else {

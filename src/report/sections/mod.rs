@@ -10,12 +10,14 @@
 //! - `workload`: a workload comparison's table, curves against clients and latency
 //!   histograms (HTML; its rows also feed the Markdown);
 //! - `environment`: how the run was made and on what;
+//! - `layouts`: a comparison's designs, their bytes and writes beside their reads;
 //! - `changes`: run against run, with `querylab check`'s verdicts (HTML; its model
 //!   also feeds the Markdown).
 
 pub(super) mod changes;
 pub(super) mod comparison;
 pub(super) mod environment;
+pub(super) mod layouts;
 pub(super) mod scaling;
 pub(super) mod servers;
 pub(super) mod summary;

@@ -1,0 +1,296 @@
+//! Layouts (table designs) as a dimension of a variant, and the price side of a
+//! variant's design: bytes and writes.
+//!
+//! A layout used by a selected variant is built **once per dataset**: a clone of the
+//! loaded template, its statements, then `VACUUM (FREEZE, ANALYZE)` of its tables (as
+//! the load leaves the canonical tables: frozen, all-visible, with statistics), kept
+//! as a template of its own. Every variant on the layout is cloned from it. A layout
+//! whose statements fail is recorded as failed once, and every variant on it fails
+//! with the same `file:line:column` message; the run goes on.
+//!
+//! Writes ([`super::writes`]) are measured at the end of the first read-only variant
+//! of a layout (with index set `none`) or of an index set (with no layout), on that
+//! variant's clone after its samples and plans: its reads never see the rolled-back
+//! rows, and the clone is dropped right after.
+
+use std::time::Instant;
+
+use tokio_postgres::Client;
+use tokio_postgres::error::SqlState;
+
+use super::setup::{Session, bound_setup, setup_failure};
+use super::stop::{Failed, Stop};
+use super::writes::{self, WriteSpec};
+use super::{Measurer, storage};
+use crate::catalog::{Layout, Mode, NO_INDEX, Variant};
+use crate::error::Error;
+use crate::results::LayoutCost;
+
+/// What became of a layout this dataset.
+#[derive(Debug, Clone)]
+pub(super) enum Built {
+    /// Variants clone from this database.
+    Template(String),
+    /// Its statements failed: every variant on it fails with this message.
+    Failed(String),
+}
+
+/// The database `v`'s clones are made from: the loaded template, or its layout's,
+/// built now if this is the first variant on it.
+pub(super) async fn source_for(m: &mut Measurer<'_>, v: &Variant) -> Result<String, Stop> {
+    let Some(name) = &v.layout else {
+        return Ok(m.template.to_string());
+    };
+    match m.mem.layouts.get(name) {
+        Some(Built::Template(db)) => return Ok(db.clone()),
+        Some(Built::Failed(msg)) => return Err(Stop::Variant(Failed(msg.clone()))),
+        None => {}
+    }
+    let layout = m.scenario.layouts[name].clone();
+    let mut cost = LayoutCost {
+        name: layout.name.clone(),
+        description: layout.description.clone(),
+        statements: layout.statements.iter().map(|(s, _)| s.clone()).collect(),
+        ..LayoutCost::default()
+    };
+    if layout.statements.is_empty() {
+        m.mem
+            .layouts
+            .insert(name.clone(), Built::Template(m.template.to_string()));
+        m.mem.layout_costs.insert(name.clone(), cost);
+        return Ok(m.template.to_string());
+    }
+    let db = m.server.unique_name("l");
+    m.server.create_database(&db, Some(m.template)).await?;
+    let started = Instant::now();
+    match build_on(m, &layout, &db).await {
+        Ok(()) => {
+            cost.build_seconds = started.elapsed().as_secs_f64();
+            m.mem.layout_builds += 1;
+            m.mem
+                .layouts
+                .insert(name.clone(), Built::Template(db.clone()));
+            m.mem.layout_costs.insert(name.clone(), cost);
+            Ok(db)
+        }
+        Err(stop) => {
+            m.server.drop_database(&db).await?;
+            if let Stop::Variant(Failed(msg)) = &stop {
+                m.mem
+                    .layouts
+                    .insert(name.clone(), Built::Failed(msg.clone()));
+            }
+            Err(stop)
+        }
+    }
+}
+
+async fn build_on(m: &Measurer<'_>, layout: &Layout, db: &str) -> Result<(), Stop> {
+    let client = m.server.connect(db).await?;
+    bound_setup(m, &client).await?;
+    let src = &m.scenario.source;
+    for (i, (stmt, pos)) in layout.statements.iter().enumerate() {
+        client.batch_execute(stmt).await.map_err(|e| {
+            if crate::error::connection_lost(&e) {
+                return Stop::Run(Error::db(format!("building layout {}", layout.name), e));
+            }
+            let why = if e.code() == Some(&SqlState::QUERY_CANCELED) {
+                setup_failure(m, &e, "the layout")
+            } else {
+                format!(
+                    "{}; fix the layout in the scenario",
+                    crate::error::pg_message(&e)
+                )
+            };
+            Stop::Variant(Failed(format!(
+                "{src}:{}:{}: layout {} statement {} failed: {why}",
+                pos.line,
+                pos.column,
+                layout.name,
+                i + 1
+            )))
+        })?;
+    }
+    let mut tables = Vec::new();
+    for t in &layout.tables {
+        tables.push(super::cost::regclass(&client, t).await.map_err(|e| match e {
+            Error::NoSuchTable { table } => Stop::Variant(Failed(format!(
+                "{src}:{}:{}: layout {}: table {table} does not exist after its statements; create it or fix tables = […]",
+                layout.pos.line, layout.pos.column, layout.name
+            ))),
+            e => Stop::from(e),
+        })?);
+    }
+    let finish = if tables.is_empty() {
+        vec!["ANALYZE".to_string()]
+    } else {
+        tables
+            .iter()
+            .map(|t| format!("VACUUM (FREEZE, ANALYZE) {t}"))
+            .collect()
+    };
+    for sql in finish {
+        client
+            .batch_execute(&sql)
+            .await
+            .map_err(|e| Stop::from(Error::db(format!("layout {}: {sql}", layout.name), e)))?;
+    }
+    Ok(())
+}
+
+/// The bytes of `v`'s layout's tables, the first time a clone of it is opened.
+pub(super) async fn record_bytes(
+    m: &mut Measurer<'_>,
+    v: &Variant,
+    client: &Client,
+) -> Result<(), Stop> {
+    let Some(name) = &v.layout else {
+        return Ok(());
+    };
+    let layout = &m.scenario.layouts[name];
+    let Some(cost) = m.mem.layout_costs.get(name) else {
+        return Ok(());
+    };
+    if !cost.tables.is_empty() || layout.tables.is_empty() {
+        return Ok(());
+    }
+    let mut tables = Vec::new();
+    for t in &layout.tables {
+        tables.push(storage::table_bytes(client, t).await?);
+    }
+    if let Some(cost) = m.mem.layout_costs.get_mut(name) {
+        cost.tables = tables;
+    }
+    Ok(())
+}
+
+/// Measures the writes of `s`'s layout or index set when they are not measured yet
+/// and `s` is a read-only variant: at the end of its path, on its own clone.
+pub(super) async fn write_costs(m: &mut Measurer<'_>, s: &Session) -> Result<(), Stop> {
+    let v = &s.variant;
+    if v.mode != Mode::Read || m.config.write_cost_rows == 0 || m.config.write_repetitions == 0 {
+        return Ok(());
+    }
+    let spec = |table, rows_sql| WriteSpec {
+        table,
+        rows_sql,
+        batch_rows: m.config.write_cost_rows,
+        repetitions: m.config.write_repetitions,
+    };
+    if let Some(name) = &v.layout {
+        let layout = &m.scenario.layouts[name];
+        let pending = m
+            .mem
+            .layout_costs
+            .get(name)
+            .is_some_and(|c| c.writes.is_none());
+        if let (Some(table), true, true) = (&layout.write_table, pending, v.index_set == NO_INDEX) {
+            let w = writes::measure(
+                &s.client,
+                spec(table.as_str(), layout.write_rows.as_deref()),
+            )
+            .await
+            .map_err(|e| write_failure(m, &layout.pos, &format!("layout {name}"), e))?;
+            if let Some(c) = m.mem.layout_costs.get_mut(name) {
+                c.writes = Some(w);
+            }
+        }
+        return Ok(());
+    }
+    let set = m.scenario.index_sets[&v.index_set].clone();
+    let Some(table) = &set.write_table else {
+        return Ok(());
+    };
+    if m.mem
+        .costs
+        .get(&set.name)
+        .is_none_or(|c| c.writes.is_some())
+    {
+        return Ok(());
+    }
+    let what = format!("index set {}", set.name);
+    let with_set = writes::measure(&s.client, spec(table.as_str(), set.write_rows.as_deref()))
+        .await
+        .map_err(|e| write_failure(m, &set.pos, &what, e))?;
+    let key = with_set.table.clone();
+    if !m.mem.write_baselines.contains_key(&key) {
+        drop_secondary_indexes(&s.client, &key).await?;
+        let b = writes::measure(&s.client, spec(table.as_str(), set.write_rows.as_deref()))
+            .await
+            .map_err(|e| write_failure(m, &set.pos, &what, e))?;
+        m.mem.write_baselines.insert(key.clone(), b);
+    }
+    let baseline = m.mem.write_baselines.get(&key).cloned();
+    if let Some(c) = m.mem.costs.get_mut(&set.name) {
+        c.write_table = Some(key);
+        c.write_rows = with_set.batch_rows;
+        c.write_rows_per_second = with_set
+            .multi
+            .rows_per_second(with_set.batch_rows)
+            .map_or(0.0, |r| r.1);
+        c.baseline_rows_per_second = baseline
+            .as_ref()
+            .and_then(|b| b.multi.rows_per_second(b.batch_rows))
+            .map_or(0.0, |r| r.1);
+        c.writes = Some(with_set);
+        c.baseline_writes = baseline;
+    }
+    Ok(())
+}
+
+/// Drops the table's indexes that back no constraint: what is left is the table
+/// with its keys and uniques only, the baseline an index set's write cost is
+/// compared with (this clone is dropped right after).
+async fn drop_secondary_indexes(client: &Client, table: &str) -> Result<(), Stop> {
+    let rows = client
+        .query(
+            "SELECT i.indexrelid::regclass::text FROM pg_index i \
+             WHERE i.indrelid = $1::text::regclass \
+               AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)",
+            &[&table],
+        )
+        .await
+        .map_err(|e| Error::db(format!("listing the indexes of {table}"), e))?;
+    for r in rows {
+        let index: String = r.get(0);
+        client
+            .batch_execute(&format!("DROP INDEX {index}"))
+            .await
+            .map_err(|e| Error::db(format!("dropping {index} for the write baseline"), e))?;
+    }
+    Ok(())
+}
+
+fn write_failure(m: &Measurer<'_>, pos: &crate::catalog::Pos, what: &str, e: Error) -> Stop {
+    if e.is_connection_lost() {
+        return Stop::Run(e);
+    }
+    let message = match e {
+        Error::NoSuchTable { table } => {
+            format!("write_table {table} does not exist; name an existing schema-qualified table")
+        }
+        e => e.to_string(),
+    };
+    Stop::Variant(Failed(format!(
+        "{}:{}:{}: {what}: {message}",
+        m.scenario.source, pos.line, pos.column
+    )))
+}
+
+/// Drops the layout templates built for this dataset.
+pub(super) async fn drop_templates(m: &mut Measurer<'_>) -> crate::error::Result<()> {
+    let built: Vec<String> = m
+        .mem
+        .layouts
+        .values()
+        .filter_map(|b| match b {
+            Built::Template(db) if db != m.template => Some(db.clone()),
+            _ => None,
+        })
+        .collect();
+    m.mem.layouts.clear();
+    for db in built {
+        m.server.drop_database(&db).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,188 @@
+//! A comparison's layout block: each design's price beside its gain — bytes per
+//! table (heap / TOAST / indexes), writes into the loaded table (rows/s with the
+//! median's interval, WAL bytes and records per row, buffers dirtied) and the read
+//! speed-up, in HTML and in Markdown from one model.
+
+use std::fmt::Write as _;
+
+use crate::escape::{html as esc, md_cell as md};
+use crate::results::{ComparisonResult, Dataset, TableBytes, VariantResult, WriteCost};
+use crate::units::{bytes, count, seconds, sig3, speedup_words};
+
+use super::super::plot::{self, Role};
+
+/// One variant's design and its price.
+pub(in crate::report) struct Price<'a> {
+    /// The variant.
+    pub variant: &'a VariantResult,
+    /// `layout NAME` or `index set NAME`.
+    pub design: String,
+    /// Seconds to build the layout (or index set) once.
+    pub build_seconds: f64,
+    /// Bytes of the tables it is about.
+    pub tables: &'a [TableBytes],
+    /// Writes into its write table, when measured.
+    pub writes: Option<&'a WriteCost>,
+}
+
+/// The price of `v`'s design in `d`: its layout's, or else its index set's when that
+/// has measured tables.
+pub(in crate::report) fn price<'a>(d: &'a Dataset, v: &'a VariantResult) -> Option<Price<'a>> {
+    if let Some(l) = &v.layout {
+        let cost = d.layouts.iter().find(|c| &c.name == l)?;
+        return Some(Price {
+            variant: v,
+            design: format!("layout {l}"),
+            build_seconds: cost.build_seconds,
+            tables: &cost.tables,
+            writes: cost.writes.as_ref(),
+        });
+    }
+    let set = d.index_sets.iter().find(|s| s.name == v.index_set)?;
+    if set.tables.is_empty() && set.writes.is_none() {
+        return None;
+    }
+    Some(Price {
+        variant: v,
+        design: format!("index set {}", set.name),
+        build_seconds: set.build_seconds,
+        tables: &set.tables,
+        writes: set.writes.as_ref(),
+    })
+}
+
+/// Prices of the variants of `c` when at least one runs on a layout.
+pub(in crate::report) fn prices<'a>(d: &'a Dataset, c: &'a ComparisonResult) -> Vec<Price<'a>> {
+    if c.variants.iter().all(|v| v.layout.is_none()) {
+        return Vec::new();
+    }
+    c.variants.iter().filter_map(|v| price(d, v)).collect()
+}
+
+/// `12,300 rows/s [11,900–12,700]`.
+pub(in crate::report) fn rate(w: &WriteCost, single: bool) -> String {
+    let side = if single { &w.single } else { &w.multi };
+    match side.rows_per_second(w.batch_rows) {
+        Some((lo, mid, hi)) => format!(
+            "{} rows/s [{}–{}]",
+            count(mid as u64),
+            count(lo as u64),
+            count(hi as u64)
+        ),
+        None => "–".into(),
+    }
+}
+
+/// `WAL 152 B/row, 2.0 records/row, 14 blocks dirtied`.
+pub(in crate::report) fn wal(w: &WriteCost) -> String {
+    let k = &w.counters;
+    let rows = k.rows.max(1) as f64;
+    format!(
+        "{} B/row · {} records/row · {} blocks dirtied",
+        sig3(k.wal_bytes_per_row()),
+        sig3(k.wal_records as f64 / rows),
+        count(k.shared_dirtied)
+    )
+}
+
+fn table_cell(t: &TableBytes) -> String {
+    format!(
+        "{}: heap {} · TOAST {} · indexes {}",
+        t.name,
+        bytes(t.heap_bytes),
+        bytes(t.toast_bytes),
+        bytes(t.index_bytes())
+    )
+}
+
+fn speedup(v: &VariantResult, reference: &str) -> String {
+    match v.speedup {
+        _ if v.name == reference => "reference".into(),
+        Some(s) => speedup_words(s),
+        None => "–".into(),
+    }
+}
+
+/// The HTML block, or nothing when no variant of `c` runs on a layout.
+pub(in crate::report) fn render(d: &Dataset, c: &ComparisonResult, out: &mut String) {
+    let prices = prices(d, c);
+    if prices.is_empty() {
+        return;
+    }
+    out.push_str("<h4>Layouts: what each design costs beside what it gains</h4>");
+    let tables = |v: &VariantResult| price(d, v).map(|p| p.tables.to_vec());
+    let role = |v: &VariantResult| Role::of(c, v);
+    if let Some(svg) = plot::bytes::draw(c, &tables, &role) {
+        let _ = write!(out, "<figure>{svg}</figure>");
+    }
+    out.push_str(
+        "<table class=\"indexes\"><thead><tr><th>Variant</th><th>Design</th><th>Tables</th>\
+         <th class=\"num\">Build</th><th class=\"num\">Single-row INSERTs</th>\
+         <th class=\"num\">Multi-row INSERT</th><th>WAL per row</th><th class=\"num\">Reads</th></tr></thead><tbody>",
+    );
+    for p in &prices {
+        let tables = p
+            .tables
+            .iter()
+            .map(|t| esc(&table_cell(t)))
+            .collect::<Vec<_>>()
+            .join("<br>");
+        let (single, multi, wal_cell) = match p.writes {
+            Some(w) => (
+                format!(
+                    "{}<div class=\"muted\">{} rows into {}</div>",
+                    esc(&rate(w, true)),
+                    count(w.batch_rows),
+                    esc(&w.table)
+                ),
+                esc(&rate(w, false)),
+                esc(&wal(w)),
+            ),
+            None => ("–".into(), "–".into(), "–".into()),
+        };
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{tables}</td><td class=\"num\">{}</td>\
+             <td class=\"num\">{single}</td><td class=\"num\">{multi}</td><td>{wal_cell}</td>\
+             <td class=\"num\">{}</td></tr>",
+            esc(&p.variant.name),
+            esc(&p.design),
+            seconds(p.build_seconds),
+            esc(&speedup(p.variant, &c.reference))
+        );
+    }
+    out.push_str("</tbody></table>");
+}
+
+/// The Markdown block, or nothing when no variant of `c` runs on a layout.
+pub(in crate::report) fn markdown(d: &Dataset, c: &ComparisonResult, out: &mut String) {
+    let prices = prices(d, c);
+    if prices.is_empty() {
+        return;
+    }
+    out.push_str("\n| variant | design | bytes (heap / TOAST / indexes) | single-row INSERTs | multi-row INSERT | WAL per row | reads |\n");
+    out.push_str("|---|---|---|---|---|---|---|\n");
+    for p in &prices {
+        let bytes_cell = p
+            .tables
+            .iter()
+            .map(table_cell)
+            .collect::<Vec<_>>()
+            .join("; ");
+        let (single, multi, wal_cell) = match p.writes {
+            Some(w) => (rate(w, true), rate(w, false), wal(w)),
+            None => ("–".into(), "–".into(), "–".into()),
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            md(&p.variant.name),
+            md(&p.design),
+            md(&bytes_cell),
+            md(&single),
+            md(&multi),
+            md(&wal_cell),
+            md(&speedup(p.variant, &c.reference))
+        );
+    }
+}
