@@ -48,6 +48,7 @@ mod now;
 mod table;
 mod timing;
 mod verdict;
+mod workload;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
