@@ -32,3 +32,4 @@ mod scenario_errors;
 mod schema;
 mod secrets;
 mod timeouts;
+mod workload;

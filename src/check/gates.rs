@@ -41,6 +41,14 @@ pub(crate) fn judge_pair(
         };
     }
     definition(&mut v, base, cur);
+    if let (Some(b), Some(c)) = (&base.workload, &cur.workload) {
+        super::workload::judge(&mut v, b, c, opts);
+        return Draft {
+            verdict: v,
+            raw: None,
+            stable: false,
+        };
+    }
     match (&base.counters, &cur.counters) {
         (Some(b), Some(c)) => {
             plan(&mut v, b, c, opts);

@@ -49,6 +49,7 @@ mod prices;
 mod table;
 mod timing;
 mod verdict;
+mod workload;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

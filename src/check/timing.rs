@@ -204,6 +204,34 @@ impl Noise {
     }
 }
 
+/// A ratio of medians judged against the noise: its interval and whether it is
+/// significant (enough samples and the interval excludes 1).
+struct Judged {
+    ratio: f64,
+    lo: f64,
+    hi: f64,
+    run_sd: f64,
+    enough: bool,
+    significant: bool,
+}
+
+fn interval(raw: &RawTiming, stable: bool, noise: &Noise, opts: &CheckOptions) -> Judged {
+    let ratio = raw.point / noise.drift;
+    let l = ratio.ln();
+    let (run_sd, q) = noise.for_variant(stable.then_some(l));
+    let lo = (l - q * raw.se_lo.hypot(run_sd)).exp();
+    let hi = (l + q * raw.se_hi.hypot(run_sd)).exp();
+    let enough = raw.base_n >= opts.min_samples && raw.cur_n >= opts.min_samples;
+    Judged {
+        ratio,
+        lo,
+        hi,
+        run_sd,
+        enough,
+        significant: enough && (lo > 1.0 || hi < 1.0),
+    }
+}
+
 /// Adds the timing part of a verdict. `not_gated` says why a slowdown here may not
 /// fail the check (it then becomes a warning).
 pub(crate) fn judge(
@@ -214,7 +242,6 @@ pub(crate) fn judge(
     not_gated: Option<&str>,
     opts: &CheckOptions,
 ) {
-    let ratio = raw.point / noise.drift;
     let added = raw.cur_median / noise.drift - raw.base_median;
     let under_floor;
     let not_gated = match not_gated {
@@ -228,13 +255,8 @@ pub(crate) fn judge(
         }
         other => other,
     };
-    let l = ratio.ln();
-    let (run_sd, q) = noise.for_variant(stable.then_some(l));
-    let lo = (l - q * raw.se_lo.hypot(run_sd)).exp();
-    let hi = (l + q * raw.se_hi.hypot(run_sd)).exp();
-    let enough = raw.base_n >= opts.min_samples && raw.cur_n >= opts.min_samples;
-    let significant = enough && (lo > 1.0 || hi < 1.0);
-    let gated = !opts.ignore_timing && enough && not_gated.is_none();
+    let j = interval(raw, stable, noise, opts);
+    let gated = !opts.ignore_timing && j.enough && not_gated.is_none();
     v.timing = Some(TimingChange {
         baseline_median_ns: raw.base_median,
         current_median_ns: raw.cur_median,
@@ -242,17 +264,49 @@ pub(crate) fn judge(
         current_n: raw.cur_n,
         raw_ratio: raw.point,
         drift: noise.drift,
-        run_scatter: run_sd,
-        ratio,
-        ci_low: lo,
-        ci_high: hi,
-        significant,
+        run_scatter: j.run_sd,
+        ratio: j.ratio,
+        ci_low: j.lo,
+        ci_high: j.hi,
+        significant: j.significant,
         gated,
     });
     if opts.ignore_timing {
         return;
     }
+    findings(v, raw, noise, &j, not_gated, opts, "");
+}
 
+/// Judges another time-like metric of a variant by the same rule as its latency
+/// (large and significant fails; large alone warns): `what` names it in the
+/// findings, e.g. `time per transaction at 16 clients`. A workload's throughput
+/// is judged as time per committed transaction, so that slower means worse here too.
+pub(crate) fn judge_metric(
+    v: &mut Verdict,
+    raw: &RawTiming,
+    noise: &Noise,
+    opts: &CheckOptions,
+    what: &str,
+) {
+    if opts.ignore_timing {
+        return;
+    }
+    let j = interval(raw, false, noise, opts);
+    findings(v, raw, noise, &j, None, opts, &format!("{what}: "));
+}
+
+fn findings(
+    v: &mut Verdict,
+    raw: &RawTiming,
+    noise: &Noise,
+    j: &Judged,
+    not_gated: Option<&str>,
+    opts: &CheckOptions,
+    what: &str,
+) {
+    let (ratio, lo, hi, enough, significant) = (j.ratio, j.lo, j.hi, j.enough, j.significant);
+    let l = ratio.ln();
+    let run_sd = j.run_sd;
     let slow = 1.0 + opts.time_threshold;
     let medians = format!(
         "median {} → {}",
@@ -276,7 +330,10 @@ pub(crate) fn judge(
     };
 
     if ratio >= slow && significant && lo > 1.0 {
-        let text = format!("slower {} ({medians}; {interval}{machine})", percent(ratio));
+        let text = format!(
+            "{what}slower {} ({medians}; {interval}{machine})",
+            percent(ratio)
+        );
         match not_gated {
             None => v.push(FindingKind::Slower, Severity::Regression, text),
             Some(why) => v.push(
@@ -300,7 +357,7 @@ pub(crate) fn judge(
             FindingKind::PossiblySlower,
             Severity::Warning,
             format!(
-                "possible slowdown {} ({medians}{machine}), {why}: not a failure",
+                "{what}possible slowdown {} ({medians}{machine}), {why}: not a failure",
                 percent(ratio)
             ),
         );
@@ -308,7 +365,10 @@ pub(crate) fn judge(
         v.push(
             FindingKind::Faster,
             Severity::Improvement,
-            format!("faster {} ({medians}; {interval}{machine})", percent(ratio)),
+            format!(
+                "{what}faster {} ({medians}; {interval}{machine})",
+                percent(ratio)
+            ),
         );
     }
 }

@@ -107,6 +107,9 @@ pub enum FindingKind {
     New,
     /// Only in the baseline, and the current run's `--only` did not select it.
     NotSelected,
+    /// A workload level gave up transactions with a SQLSTATE the baseline's did not
+    /// (or lost a client level the baseline measured).
+    WorkloadErrors,
 }
 
 impl FindingKind {
@@ -137,6 +140,7 @@ impl FindingKind {
             FindingKind::NoCounters => "no counters",
             FindingKind::New => "new",
             FindingKind::NotSelected => "not selected",
+            FindingKind::WorkloadErrors => "workload errors",
         }
     }
 }
