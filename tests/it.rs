@@ -21,6 +21,7 @@ mod docker_cli;
 mod faults;
 mod generate;
 mod interrupts;
+mod layouts;
 mod load;
 mod other_databases;
 mod provision_local;

@@ -163,8 +163,13 @@ fn prepare_message(m: &Measurer<'_>, v: &Variant, e: PrepareError) -> String {
     let at = pos_str(m, v);
     match e {
         PrepareError::Sql { index, source } => format!(
-            "{at}: variant {}: statement {} failed to prepare: {}; fix the SQL in the scenario",
+            "{at}: variant {}{}: statement {} failed to prepare: {}; fix the SQL in the scenario",
             v.name,
+            // A table the layout dropped or renamed shows up here.
+            v.layout
+                .as_ref()
+                .map(|l| format!(" (on layout {l})"))
+                .unwrap_or_default(),
             index + 1,
             crate::error::pg_message(&source)
         ),

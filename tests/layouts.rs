@@ -1,0 +1,255 @@
+//! Layouts (table designs) against a real PostgreSQL: a layout shared by three
+//! variants and two comparisons is built once; every variant on it sees its design;
+//! bytes and writes are recorded; the WAL counters of a write repeat exactly on
+//! identical clones; nothing is left on the server.
+use crate::common;
+
+use std::path::Path;
+
+use querylab::catalog;
+use querylab::load::{LoadOptions, load};
+use querylab::measure::writes::{WriteSpec, measure};
+use querylab::measure::{MeasureConfig, Measurer, default_sampling};
+use querylab::progress::Progress;
+use querylab::results::{CheckStatus, VariantStatus};
+use querylab::shutdown::Shutdown;
+
+fn quick() -> MeasureConfig {
+    let mut sampling = default_sampling();
+    sampling.warmup_runs = 1;
+    sampling.min_samples = 3;
+    sampling.min_time_ns = 0;
+    sampling.max_time_ns = 200_000_000;
+    MeasureConfig {
+        sampling,
+        write_repetitions: 3,
+        ..MeasureConfig::default()
+    }
+}
+
+fn scenario() -> catalog::Scenario {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios/layouts/shop_layouts.toml");
+    catalog::load_file(&path).unwrap()
+}
+
+#[tokio::test]
+async fn a_layout_shared_by_three_variants_is_built_once_and_priced() {
+    let scenario = scenario();
+    let server = common::server().await;
+    let shutdown = Shutdown::new();
+    let opts = LoadOptions {
+        rows: 1000,
+        seed: 42,
+        quiet: true,
+        clones: 2,
+    };
+    let loaded = load(&server, &scenario.load, &opts, &shutdown)
+        .await
+        .unwrap();
+    let config = quick();
+    let progress = Progress::new(true);
+    let mut m = Measurer::new(
+        &server,
+        &loaded.template,
+        &scenario,
+        &config,
+        &shutdown,
+        &progress,
+    );
+    let mut results = Vec::new();
+    for c in &scenario.comparisons {
+        results.push(m.comparison(c).await.unwrap());
+    }
+    // One build for float_total (four variants in two comparisons); `plain` has no
+    // statements and clones the loaded template itself.
+    assert_eq!(m.layout_builds(), 1);
+    for c in &results {
+        for v in &c.variants {
+            assert_eq!(v.status, VariantStatus::Ok, "{}/{}", c.id, v.name);
+        }
+        assert_eq!(
+            c.result_check.status,
+            CheckStatus::Match,
+            "{}: {:?}",
+            c.id,
+            c.result_check.details
+        );
+        assert!(
+            c.expectations.iter().all(|e| e.held),
+            "{:?}",
+            c.expectations
+        );
+    }
+    // Each variant ran on its design: the float layout's plan uses its own index.
+    let indexed = results[1].variant("indexed").unwrap();
+    assert!(
+        indexed
+            .counters
+            .as_ref()
+            .unwrap()
+            .indexes
+            .iter()
+            .any(|i| i == "orders_customer")
+    );
+    assert_eq!(indexed.layout.as_deref(), Some("float_total"));
+
+    let costs = m.layout_costs();
+    assert_eq!(
+        costs.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+        ["float_total", "plain"]
+    );
+    let (float, plain) = (&costs[0], &costs[1]);
+    assert!(float.build_seconds > 0.0 && plain.build_seconds == 0.0);
+    // Bytes: the float layout carries one index more than the loaded table.
+    assert_eq!(plain.tables[0].indexes.len(), 1, "{:?}", plain.tables);
+    assert_eq!(float.tables[0].indexes.len(), 2, "{:?}", float.tables);
+    assert!(
+        float.tables[0].heap_bytes > 0
+            && float.tables[0].index_bytes() > plain.tables[0].index_bytes()
+    );
+    // Writes: the 500 rows of write_rows, both ways, with WAL; the extra index costs WAL.
+    for c in [float, plain] {
+        let w = c
+            .writes
+            .as_ref()
+            .unwrap_or_else(|| panic!("{} has writes", c.name));
+        assert_eq!(w.batch_rows, 500);
+        assert_eq!(w.counters.rows, 500);
+        assert_eq!(w.single.samples_ns.len(), 3);
+        assert_eq!(w.multi.samples_ns.len(), 3);
+        assert!(w.single.wal_bytes.iter().all(|b| *b > 0));
+        assert!(w.counters.wal_records >= 500 && w.counters.shared_dirtied > 0);
+    }
+    let wal = |c: &querylab::results::LayoutCost| c.writes.as_ref().unwrap().counters.wal_records;
+    assert!(wal(float) > wal(plain), "{} vs {}", wal(float), wal(plain));
+    // Every write was rolled back; the layout template is dropped at the end.
+    m.finish().await.unwrap();
+    let left = server.created_databases();
+    assert_eq!(left.len(), 1, "only the loaded template is left: {left:?}");
+    server.shutdown().await.unwrap();
+}
+
+/// The deterministic side of a write: the same batch into identical clones gives
+/// exactly the same WAL records, WAL bytes and dirtied buffers (tolerance 0) when
+/// the keys are deterministic; the lsn deltas of later repetitions on the same
+/// clone differ from the first (the rolled-back rows are still there), which is why
+/// the counters are taken from the first write on a fresh clone.
+#[tokio::test]
+async fn wal_counters_repeat_exactly_on_identical_clones() {
+    let scenario = scenario();
+    let server = common::server().await;
+    let shutdown = Shutdown::new();
+    let opts = LoadOptions {
+        rows: 1000,
+        seed: 42,
+        quiet: true,
+        clones: 2,
+    };
+    let loaded = load(&server, &scenario.load, &opts, &shutdown)
+        .await
+        .unwrap();
+    let layout = &scenario.layouts["plain"];
+    let spec = WriteSpec {
+        table: "shop.orders",
+        rows_sql: layout.write_rows.as_deref(),
+        batch_rows: 500,
+        repetitions: 3,
+    };
+    let mut counters = Vec::new();
+    for _ in 0..3 {
+        let db = server.unique_name("c");
+        server
+            .create_database(&db, Some(&loaded.template))
+            .await
+            .unwrap();
+        let client = server.connect(&db).await.unwrap();
+        let w = measure(&client, spec).await.unwrap();
+        counters.push(w.counters);
+        drop(client);
+        server.drop_database(&db).await.unwrap();
+    }
+    assert!(counters[0].wal_records > 0 && counters[0].wal_bytes > 0);
+    assert_eq!(counters[0], counters[1]);
+    assert_eq!(counters[1], counters[2]);
+    server.shutdown().await.unwrap();
+}
+
+/// A run with one layout on one variant: `heap` bytes, `wal` WAL bytes for the
+/// first write, and multi-row batch times around `batch_ms`.
+fn priced_run(heap: u64, wal: u64, batch_ms: f64) -> querylab::results::RunResults {
+    use common::results::{comparison, dataset, run, server, variant};
+    use querylab::results::{
+        LayoutCost, TableBytes, VariantResult, WriteCost, WriteCounters, WriteSide,
+    };
+    let samples: Vec<u64> = (0..8)
+        .map(|i| ((batch_ms + 0.01 * batch_ms * f64::from(i % 3)) * 1e6) as u64)
+        .collect();
+    let side = WriteSide {
+        stats: querylab::stats::summarize(&samples),
+        samples_ns: samples,
+        wal_bytes: vec![wal; 8],
+    };
+    let mut d = dataset(
+        server("pg15"),
+        1000,
+        vec![comparison(
+            "schema.x",
+            vec![VariantResult {
+                layout: Some("wide".into()),
+                ..variant("a")
+            }],
+        )],
+    );
+    d.layouts = vec![LayoutCost {
+        name: "wide".into(),
+        tables: vec![TableBytes {
+            name: "s.t".into(),
+            heap_bytes: heap,
+            ..TableBytes::default()
+        }],
+        writes: Some(WriteCost {
+            table: "s.t".into(),
+            batch_rows: 1000,
+            single: side.clone(),
+            multi: side,
+            counters: WriteCounters {
+                rows: 1000,
+                wal_records: 2000,
+                wal_bytes: wal,
+                ..WriteCounters::default()
+            },
+        }),
+        ..LayoutCost::default()
+    }];
+    run(vec![d])
+}
+
+#[test]
+fn check_gates_layout_bytes_wal_and_write_time() {
+    use querylab::check::{CheckOptions, FindingKind, compare};
+    let opts = CheckOptions::default();
+    let kinds = |r: &querylab::check::CheckReport| -> Vec<FindingKind> {
+        r.verdicts
+            .iter()
+            .filter(|v| v.variant.starts_with("writes layout wide"))
+            .flat_map(|v| v.findings.iter().map(|f| f.kind))
+            .collect()
+    };
+    let base = priced_run(1_000_000, 190_000, 20.0);
+    // The same figures (within the tolerances): nothing to say.
+    let same = compare(&base, &priced_run(1_004_000, 192_000, 20.0), &opts);
+    assert!(kinds(&same).is_empty(), "{:?}", kinds(&same));
+    assert_eq!(same.regressions, 0);
+    // 5 % more bytes, 10 % more WAL, writes twice as slow: three regressions.
+    let worse = compare(&base, &priced_run(1_050_000, 209_000, 40.0), &opts);
+    let k = kinds(&worse);
+    for want in [
+        FindingKind::BytesUp,
+        FindingKind::WalUp,
+        FindingKind::Slower,
+    ] {
+        assert!(k.contains(&want), "{want:?} in {k:?}");
+    }
+    assert!(worse.regressions >= 2, "{}", worse.regressions);
+}
