@@ -28,6 +28,11 @@ fn quick() -> MeasureConfig {
         sampling,
         write_cost_rows: 1_000,
         fresh_clone_max_samples: 2,
+        // Concurrent workloads at every level, each a fifth of its default length.
+        workload: querylab::results::WorkloadSettings {
+            clients: None,
+            duration_factor: 0.2,
+        },
         ..MeasureConfig::default()
     }
 }
@@ -64,6 +69,28 @@ async fn every_builtin_comparison_runs_agrees_and_meets_its_expectations() {
         for v in &c.variants {
             if v.status != VariantStatus::Ok {
                 problems.push(format!("{}/{}: {:?}", c.id, v.name, v.status));
+            }
+            if let Some(w) = &v.workload {
+                // A concurrent workload: every level ran, committed, kept its invariant.
+                assert!(!w.levels.is_empty(), "{}/{} has levels", c.id, v.name);
+                for l in &w.levels {
+                    assert!(
+                        l.committed > 0,
+                        "{}/{} committed at {} clients",
+                        c.id,
+                        v.name,
+                        l.clients
+                    );
+                    assert!(
+                        l.verify.as_ref().is_none_or(|o| o.ok),
+                        "{}/{} verify at {} clients: {:?}",
+                        c.id,
+                        v.name,
+                        l.clients,
+                        l.verify
+                    );
+                }
+                continue;
             }
             assert!(
                 v.counters.is_some() && v.plan.is_some(),

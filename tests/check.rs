@@ -765,7 +765,7 @@ fn many(rng: &mut ChaCha8Rng, k: usize, factor: impl Fn(usize) -> f64) -> RunRes
 
 /// The figures quoted in docs/check.md for a noisy runner: every variant of every
 /// run shifted by up to ±8% as a whole. Slow in debug builds, hence ignored:
-/// `cargo test --release --test it -- check:: --ignored --nocapture`.
+/// `cargo test --profile ci --test it -- check:: --ignored --nocapture`.
 #[test]
 #[ignore = "slow in debug builds; run with --release -- --ignored"]
 fn false_alarm_and_detection_rates_on_a_noisy_runner() {

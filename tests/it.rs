@@ -2,7 +2,7 @@
 //!
 //! One binary instead of one per file: each test binary links the whole dependency
 //! graph (testcontainers, tokio, criterion…), and twenty of them spent minutes of a
-//! cold CI run in the linker. Run one concern with `cargo test --release --test it
+//! cold CI run in the linker. Run one concern with `cargo test --profile ci --test it
 //! -- NAME::` (for example `-- check_db::`).
 //!
 //! Every test that touches a database runs against a real PostgreSQL (see
