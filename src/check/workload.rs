@@ -89,11 +89,7 @@ mod tests {
         LevelResult {
             clients,
             windows: vec![per_window; 12],
-            window_p99_ns: vec![p99_ns; 12]
-                .iter()
-                .enumerate()
-                .map(|(i, p)| p + i as u64 * p / 100)
-                .collect(),
+            window_p99_ns: (0..12).map(|i| p99_ns + i * p99_ns / 100).collect(),
             errors: errors.iter().map(|(k, n)| (k.to_string(), *n)).collect(),
             ..LevelResult::default()
         }
