@@ -63,6 +63,9 @@ fn main() {
         .select(env.only.as_deref())
         .unwrap_or_else(|e| early_exit(&e.to_string()))
         .into_iter()
+        // Workloads are many clients at once, not one statement criterion can time:
+        // `querylab run` and `cargo bench --bench workload` measure them.
+        .filter(|c| !querylab::workload::is_workload(c))
         .cloned()
         .collect();
     let rt = querylab::runtime::build().unwrap_or_else(|e| early_exit(&format!("runtime: {e}")));

@@ -25,11 +25,13 @@
 //! single-statement read variant; `QUERYLAB_BENCH_ROUNDS`, default 5; backend
 //! variables as for the other benches).
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
+
+#[path = "common/pgbench.rs"]
+mod pgbench;
 use querylab::catalog::{self, Comparison, Mode, Variant};
 use querylab::env::EnvConfig;
 use querylab::load::{LoadOptions, load};
@@ -137,7 +139,7 @@ fn real_main() -> anyhow::Result<()> {
         !picks.is_empty(),
         "no reference statement found; set QUERYLAB_ONLY to comparisons with a single-statement read variant"
     );
-    let pgbench = find_pgbench()?;
+    let pgbench = pgbench::find()?;
     let rt = querylab::runtime::build()?;
     let shutdown = rt.block_on(async { Shutdown::on_signals() });
     let server = rt.block_on(provision(&env.provision))?;
@@ -384,28 +386,18 @@ fn pgbench_sql(sql: &str, names: &[&str]) -> String {
 /// One pgbench round of [`ROUND_TIME`]; returns the per-transaction latencies in
 /// ns from its log and the mean from its summary (`latency average`).
 fn run_pgbench(
-    pgbench: &Path,
+    pgbench_bin: &Path,
     server: &Server,
     db: &str,
     script: &Path,
     bind: &[(&str, &str)],
     dir: &Path,
 ) -> anyhow::Result<(Vec<f64>, f64)> {
-    let cfg = server.config_for(db);
-    let host = match cfg.get_hosts().first() {
-        Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
-        Some(tokio_postgres::config::Host::Unix(p)) => p.display().to_string(),
-        None => "localhost".into(),
-    };
-    let port = cfg.get_ports().first().copied().unwrap_or(5432);
-    let mut cmd = Command::new(pgbench);
-    cmd.current_dir(dir)
-        .args(["-n", "-M", "prepared", "-c", "1", "-l", "--log-prefix=ql"])
+    let mut cmd = pgbench::command(pgbench_bin, server, db, dir);
+    cmd.args(["-n", "-M", "prepared", "-c", "1", "-l", "--log-prefix=ql"])
         .arg(format!("-T{}", ROUND_TIME.as_secs().max(1)))
         .arg("-f")
-        .arg(script)
-        .args(["-h", &host, "-p", &port.to_string()])
-        .args(["-U", cfg.get_user().unwrap_or("postgres")]);
+        .arg(script);
     for (name, value) in bind {
         cmd.arg("-D").arg(format!("{name}={value}"));
     }
@@ -416,9 +408,6 @@ fn run_pgbench(
         "PGOPTIONS",
         format!("-c plan_cache_mode=force_custom_plan -c statement_timeout={timeout_ms}"),
     );
-    if let Some(pw) = cfg.get_password() {
-        cmd.env("PGPASSWORD", String::from_utf8_lossy(pw).to_string());
-    }
     let out = cmd.output()?;
     anyhow::ensure!(
         out.status.success(),
@@ -458,29 +447,4 @@ fn run_pgbench(
         })
         .context("pgbench printed no latency average")?;
     Ok((lat, mean_ms * 1e6))
-}
-
-/// pgbench from the server binaries' directory (it ships with the server packages).
-fn find_pgbench() -> anyhow::Result<PathBuf> {
-    let mut dirs: Vec<PathBuf> = Vec::new();
-    if let Ok(out) = Command::new("pg_config").arg("--bindir").output() {
-        dirs.push(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()));
-    }
-    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .map(|d| {
-            d.filter_map(|e| e.ok().map(|e| e.path().join("bin")))
-                .collect()
-        })
-        .unwrap_or_default();
-    versions.sort();
-    versions.reverse();
-    dirs.extend(versions);
-    dirs.into_iter()
-        .map(|d| d.join("pgbench"))
-        .find(|p| p.is_file())
-        .ok_or_else(|| {
-            anyhow::anyhow!(
-                "pgbench not found: install PostgreSQL server packages (apt-get install postgresql)"
-            )
-        })
 }

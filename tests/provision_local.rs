@@ -120,6 +120,7 @@ async fn provisions_runs_queries_records_settings_and_shuts_down_clean() {
         ("random_page_cost", "1.1"),
         ("wal_level", "minimal"),
         ("max_parallel_workers_per_gather", "2"),
+        ("max_connections", "100"),
     ] {
         assert_eq!(
             info.settings.get(name).map(String::as_str),

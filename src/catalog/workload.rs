@@ -365,3 +365,85 @@ impl Workload {
         (self.duration + self.warmup) * self.clients.len() as u32
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::Distribution;
+
+    const TEXT: &str = r#"
+name = "w"
+[schema]
+builtin = true
+[[comparison]]
+id = "w"
+title = "t"
+reference = "a"
+result = "none"
+[comparison.workload]
+clients = [1, 4]
+duration_s = 2
+retry_on = ["40001"]
+params = "SELECT 1 AS x, 2 AS y"
+distribution = "zipf"
+[[comparison.variant]]
+name = "a"
+sql = "SELECT $1::int"
+[[comparison.variant]]
+name = "b"
+workload = { clients = [8], rate = 50 }
+[[comparison.variant.mix]]
+weight = 3
+params = ["y"]
+statements = ["SELECT $1::int", "SELECT 2"]
+[[comparison.variant.mix]]
+name = "other"
+statements = ["SELECT 3"]
+"#;
+
+    #[test]
+    fn a_variant_takes_the_comparisons_fields_under_its_own() {
+        let s = crate::catalog::parse(TEXT, "w.toml", None).unwrap();
+        let c = &s.comparisons[0];
+        let a = c.variants[0].workload.as_ref().unwrap();
+        assert_eq!(a.clients, [1, 4]);
+        assert_eq!(a.duration, Duration::from_secs(2));
+        assert_eq!(a.warmup, Duration::from_secs(1), "default warm-up");
+        assert_eq!(a.rate, None);
+        assert_eq!(a.retry_on, ["40001"]);
+        assert_eq!(a.distribution, Distribution::Zipf);
+        assert_eq!(a.mix.len(), 1);
+        assert_eq!(a.mix[0].statements, ["SELECT $1::int"]);
+        let b = c.variants[1].workload.as_ref().unwrap();
+        assert_eq!((b.clients.as_slice(), b.rate), ([8].as_slice(), Some(50.0)));
+        assert_eq!(b.duration, Duration::from_secs(2), "the comparison's");
+        assert_eq!(b.mix.len(), 2);
+        assert_eq!((b.mix[0].name.as_str(), b.mix[0].weight), ("tx1", 3.0));
+        assert_eq!(b.mix[0].params.as_deref(), Some(&["y".to_string()][..]));
+        assert_eq!((b.mix[1].name.as_str(), b.mix[1].weight), ("other", 1.0));
+        assert_eq!(
+            c.variants[1].statements.len(),
+            3,
+            "the mix's statements, for results"
+        );
+        let longer = b.adjusted(Some(&[2, 16]), 10.0);
+        assert_eq!(longer.clients, [2, 16]);
+        assert_eq!(longer.duration, Duration::from_secs(20));
+        assert_eq!(longer.wall_time(), Duration::from_secs(2 * 30));
+    }
+
+    #[test]
+    fn a_mix_without_a_workload_is_refused_at_its_position() {
+        let text = TEXT.replace(
+            "[comparison.workload]\nclients = [1, 4]\nduration_s = 2\nretry_on = [\"40001\"]\nparams = \"SELECT 1 AS x, 2 AS y\"\ndistribution = \"zipf\"\n",
+            "",
+        )
+        .replace("workload = { clients = [8], rate = 50 }\n", "");
+        let e = crate::catalog::parse(&text, "w.toml", None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("w.toml:"), "{e}");
+        assert!(e.contains("a mix is for workloads"), "{e}");
+    }
+}

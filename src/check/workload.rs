@@ -79,3 +79,79 @@ pub(crate) fn judge(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::verdict::Outcome;
+
+    fn level(clients: u32, per_window: u64, p99_ns: u64, errors: &[(&str, u64)]) -> LevelResult {
+        LevelResult {
+            clients,
+            windows: vec![per_window; 12],
+            window_p99_ns: (0..12).map(|i| p99_ns + i * p99_ns / 100).collect(),
+            errors: errors.iter().map(|(k, n)| (k.to_string(), *n)).collect(),
+            ..LevelResult::default()
+        }
+    }
+
+    fn workload(levels: Vec<LevelResult>) -> WorkloadResult {
+        WorkloadResult {
+            window_ns: 250_000_000,
+            levels,
+            ..WorkloadResult::default()
+        }
+    }
+
+    fn judged(base: &WorkloadResult, cur: &WorkloadResult) -> Verdict {
+        let mut v = Verdict::new("d", "c", "v");
+        judge(&mut v, base, cur, &CheckOptions::default());
+        v.settle();
+        v
+    }
+
+    #[test]
+    fn an_unchanged_workload_is_unchanged() {
+        let w = workload(vec![
+            level(1, 500, 1_000_000, &[]),
+            level(8, 900, 4_000_000, &[]),
+        ]);
+        assert_eq!(judged(&w, &w).outcome, Outcome::Unchanged);
+    }
+
+    #[test]
+    fn half_the_throughput_or_twice_the_p99_is_a_regression() {
+        let base = workload(vec![level(8, 900, 4_000_000, &[])]);
+        let slower = workload(vec![level(8, 450, 4_000_000, &[])]);
+        let v = judged(&base, &slower);
+        assert_eq!(v.outcome, Outcome::Regression, "{:?}", v.findings);
+        assert!(
+            v.findings[0]
+                .message
+                .contains("8 clients, time per committed")
+        );
+        let tail = workload(vec![level(8, 900, 8_000_000, &[])]);
+        let v = judged(&base, &tail);
+        assert_eq!(v.outcome, Outcome::Regression, "{:?}", v.findings);
+        assert!(v.findings[0].message.contains("p99"));
+        let faster = judged(&slower, &base);
+        assert_eq!(
+            faster.outcome,
+            Outcome::Improvement,
+            "{:?}",
+            faster.findings
+        );
+    }
+
+    #[test]
+    fn a_new_sqlstate_or_a_lost_level_fails_strictly() {
+        let base = workload(vec![level(8, 900, 4_000_000, &[("40001", 5)])]);
+        let same_code = workload(vec![level(8, 900, 4_000_000, &[("40001", 50)])]);
+        assert_eq!(judged(&base, &same_code).outcome, Outcome::Unchanged);
+        let new_code = workload(vec![level(8, 900, 4_000_000, &[("23505", 1)])]);
+        let v = judged(&base, &new_code);
+        assert!(v.has(FindingKind::WorkloadErrors) && v.outcome == Outcome::Regression);
+        let lost = workload(vec![level(4, 900, 4_000_000, &[])]);
+        assert!(judged(&base, &lost).has(FindingKind::WorkloadErrors));
+    }
+}

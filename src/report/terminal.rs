@@ -3,7 +3,7 @@
 
 use crate::columns::{Align, align};
 use crate::results::{CheckStatus, RunResults, VariantStatus};
-use crate::units::{count, duration_ns, times};
+use crate::units::{count, duration_ns, sig3, times};
 
 /// Renders every dataset's comparisons as an aligned text table: comparison,
 /// variant, median, p95, speed-up against the reference, shared buffers, plan
@@ -38,12 +38,19 @@ pub fn render(results: &RunResults) -> String {
                 if c.winner.as_deref() == Some(&v.name) {
                     variant.push_str(" *");
                 }
-                let (median, p95) = match (&v.status, v.stats) {
-                    (VariantStatus::Ok, Some(s)) => {
+                // A workload has no samples: its busiest level's throughput and p99
+                // (the report has every level).
+                let busiest = v.workload.as_ref().and_then(|w| w.levels.last());
+                let (median, p95) = match (&v.status, v.stats, busiest) {
+                    (VariantStatus::Ok, _, Some(l)) => (
+                        format!("{} tx/s @{}", sig3(l.tx_per_second), l.clients),
+                        format!("p99 {}", duration_ns(l.latency.p99_ns as f64)),
+                    ),
+                    (VariantStatus::Ok, Some(s), _) => {
                         (duration_ns(s.median_ns), duration_ns(s.p95_ns))
                     }
-                    (VariantStatus::TimedOut { .. }, _) => ("timeout".into(), String::new()),
-                    (VariantStatus::Failed { .. }, _) => ("FAILED".into(), String::new()),
+                    (VariantStatus::TimedOut { .. }, _, _) => ("timeout".into(), String::new()),
+                    (VariantStatus::Failed { .. }, _, _) => ("FAILED".into(), String::new()),
                     _ => ("-".into(), String::new()),
                 };
                 let speedup = match (v.name == c.reference, v.speedup) {

@@ -305,7 +305,19 @@ async fn params(
             )
         })
     })?;
-    let columns: Vec<String> = rows
+    let (columns, rows) = text_rows(&rows);
+    if rows.is_empty() {
+        return Err(Stop::Variant(Failed(format!(
+            "{}:{}:{}: variant {}: the workload's params query returned no row; each transaction draws one",
+            m.scenario.source, pos.line, pos.column, v.name
+        ))));
+    }
+    Ok((columns, rows))
+}
+
+/// Column names and rows of a simple query's answer, as text parameters.
+fn text_rows(msgs: &[SimpleQueryMessage]) -> (Vec<String>, Vec<Vec<TextParam>>) {
+    let columns: Vec<String> = msgs
         .iter()
         .find_map(|msg| match msg {
             SimpleQueryMessage::RowDescription(cols) => {
@@ -317,7 +329,7 @@ async fn params(
             _ => None,
         })
         .unwrap_or_default();
-    let rows: Vec<Vec<TextParam>> = rows
+    let rows = msgs
         .iter()
         .filter_map(|msg| match msg {
             SimpleQueryMessage::Row(r) => Some(
@@ -328,13 +340,57 @@ async fn params(
             _ => None,
         })
         .collect();
-    if rows.is_empty() {
-        return Err(Stop::Variant(Failed(format!(
-            "{}:{}:{}: variant {}: the workload's params query returned no row; each transaction draws one",
-            m.scenario.source, pos.line, pos.column, v.name
-        ))));
+    (columns, rows)
+}
+
+/// Runs one level of `w` at `clients` clients on an existing database `db` (its
+/// setup first, its verify after), outside a comparison: for the workload bench,
+/// which runs pgbench on the same database between querylab's levels.
+pub async fn run_level(
+    server: &Server,
+    db: &str,
+    w: &Workload,
+    settings: &std::collections::BTreeMap<String, String>,
+    clients: u32,
+) -> Result<crate::results::workload::LevelResult> {
+    let admin = server.connect(db).await?;
+    for stmt in &w.setup {
+        admin
+            .batch_execute(stmt)
+            .await
+            .map_err(|e| Error::db("running workload setup", e))?;
     }
-    Ok((columns, rows))
+    let (columns, params) = match &w.params {
+        Some((sql, _)) => text_rows(
+            &admin
+                .simple_query(sql)
+                .await
+                .map_err(|e| Error::db("running the workload's params query", e))?,
+        ),
+        None => (Vec::new(), Vec::new()),
+    };
+    let timeout_ms = crate::measure::default_sampling().statement_timeout_ns / 1_000_000;
+    let input = level::LevelInput {
+        server,
+        database: db,
+        admin: &admin,
+        session_sql: &session_settings(timeout_ms, settings),
+        params: &params,
+        columns: &columns,
+    };
+    let mut result = match level::run(&input, w, clients).await {
+        Ok(l) => l,
+        Err(level::LevelFailure::Run(e)) => return Err(e),
+        Err(level::LevelFailure::Scenario(m)) => return Err(Error::Invalid(m)),
+    };
+    if let Some((sql, _)) = &w.verify {
+        result.verify = Some(
+            verify(&admin, sql)
+                .await
+                .map_err(|e| Error::db("running the workload's verify query", e))?,
+        );
+    }
+    Ok(result)
 }
 
 /// Each client's session: the statement timeout and the variant's settings.
@@ -343,8 +399,16 @@ fn session_sql(m: &Measurer<'_>, c: &Comparison, v: &Variant) -> String {
         .timeout
         .map(|d| d.as_millis() as u64)
         .unwrap_or(m.config.sampling.statement_timeout_ns / 1_000_000);
+    session_settings(timeout_ms, &v.settings)
+}
+
+/// `SET` lines: the statement timeout, then `settings`.
+fn session_settings(
+    timeout_ms: u64,
+    settings: &std::collections::BTreeMap<String, String>,
+) -> String {
     let mut sql = format!("SET statement_timeout = {timeout_ms};");
-    for (k, val) in &v.settings {
+    for (k, val) in settings {
         sql.push_str(&format!(
             "SET {} = '{}';",
             quote_ident(k),

@@ -1,0 +1,233 @@
+//! Workload fidelity: are querylab's transactions/s what pgbench measures?
+//!
+//! For a simple read (one row by key) and for the queue claim of
+//! `jobs.queue_workers/skip_locked_partial`, at 1 and 8 clients, on the same clone
+//! (with the claim's index set), side by side and alternating: querylab's
+//! closed-loop workload (one connection per client, prepared statements) and
+//! `pgbench -n -M prepared -c N -j N -T S -f same.sql`. The claim's `setup` (20,000
+//! new pending jobs) runs before each side. Printed: transactions/s of each side,
+//! their ratio, and whether it is within ±10 %. Then querylab's own CPU time per
+//! transaction at 16 clients against the server backends' (local backend).
+//!
+//! `cargo bench --bench workload` (env: `QUERYLAB_ROWS`, default 100000;
+//! `QUERYLAB_BENCH_SECONDS`, default 30, the length of each side's run;
+//! `QUERYLAB_BENCH_ROUNDS`, default 1; backend variables as for the other benches).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Context as _;
+
+#[path = "common/pgbench.rs"]
+mod pgbench;
+
+use querylab::catalog::workload::{Distribution, Transaction};
+use querylab::catalog::{self, Workload};
+use querylab::env::EnvConfig;
+use querylab::load::{LoadOptions, load};
+use querylab::provision::{Server, provision};
+use querylab::shutdown::Shutdown;
+use querylab::stats::median;
+use querylab::workload::run_level;
+
+const ROWS: u64 = 100_000;
+/// The simple read: one row by primary key.
+const READ: &str = "SELECT id, status, created_at FROM jobs.ml_jobs WHERE id = 1000";
+
+fn main() {
+    if let Err(e) = real_main() {
+        eprintln!("Error: {e:#}");
+        std::process::exit(2);
+    }
+}
+
+fn number(var: &str, default: u64) -> anyhow::Result<u64> {
+    match std::env::var(var) {
+        Ok(v) => v
+            .parse::<u64>()
+            .with_context(|| format!("{var}={v} is not a number"))
+            .map(|n| n.max(1)),
+        Err(_) => Ok(default),
+    }
+}
+
+fn real_main() -> anyhow::Result<()> {
+    let env = EnvConfig::from_env(ROWS)?;
+    let seconds = number("QUERYLAB_BENCH_SECONDS", 30)?;
+    let rounds = number("QUERYLAB_BENCH_ROUNDS", 1)? as usize;
+    let scenario = catalog::builtin("seeds")?;
+    let queue = scenario
+        .comparisons
+        .iter()
+        .find(|c| c.id == "jobs.queue_workers")
+        .and_then(|c| c.variants.iter().find(|v| v.name == "skip_locked_partial"))
+        .context("the catalog lost jobs.queue_workers/skip_locked_partial")?;
+    let duration = Duration::from_secs(seconds);
+    let claim = Workload {
+        duration,
+        warmup: Duration::from_secs(1),
+        ..queue
+            .workload
+            .clone()
+            .context("the queue claim has no workload")?
+    };
+    let read = Workload {
+        mix: vec![Transaction {
+            name: "read".into(),
+            weight: 1.0,
+            statements: vec![READ.into()],
+            params: None,
+        }],
+        setup: Vec::new(),
+        verify: None,
+        params: None,
+        distribution: Distribution::Uniform,
+        ..claim.clone()
+    };
+    let pgbench = pgbench::find()?;
+    let rt = querylab::runtime::build()?;
+    let shutdown = rt.block_on(async { Shutdown::on_signals() });
+    let server = rt.block_on(provision(&env.provision))?;
+    let out = rt.block_on(async {
+        let opts = LoadOptions {
+            rows: env.rows,
+            seed: env.seed,
+            quiet: true,
+            clones: 2,
+        };
+        let loaded = load(&server, &scenario.load, &opts, &shutdown).await?;
+        println!(
+            "workload fidelity: {} rows on {} ({}); each side {seconds} s per round, {rounds} round(s), sides alternating; transactions/s",
+            loaded.report.rows,
+            server.info().label,
+            server.info().version,
+        );
+        println!(
+            "{:<34} {:>7} {:>12} {:>12} {:>7}",
+            "transaction", "clients", "pgbench", "querylab", "ratio"
+        );
+        let dir = tempfile::tempdir()?;
+        let mut within = (0, 0);
+        let ddl = &scenario.index_sets[&queue.index_set].ddl;
+        for (name, w, index_ddl) in [
+            ("simple read (one row by key)", &read, &[][..]),
+            ("queue claim (SKIP LOCKED, partial)", &claim, &ddl[..]),
+        ] {
+            let db = server.unique_name("c");
+            server.create_database(&db, Some(&loaded.template)).await?;
+            let client = server.connect(&db).await?;
+            for stmt in index_ddl {
+                client.batch_execute(stmt).await?;
+            }
+            let script = dir.path().join("same.sql");
+            std::fs::write(&script, format!("{};\n", w.mix[0].statements[0]))?;
+            for clients in [1u32, 8] {
+                let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+                for _ in 0..rounds {
+                    shutdown.check()?;
+                    let l = run_level(&server, &db, w, &BTreeMap::new(), clients).await?;
+                    anyhow::ensure!(
+                        l.verify.as_ref().is_none_or(|v| v.ok),
+                        "{name}: the invariant broke: {:?}",
+                        l.verify
+                    );
+                    ours.push(l.tx_per_second);
+                    for stmt in &w.setup {
+                        client.batch_execute(stmt).await?;
+                    }
+                    theirs.push(run_pgbench(
+                        &pgbench, &server, &db, &script, clients, seconds, dir.path(),
+                    )?);
+                }
+                let (q, p) = (median(&ours), median(&theirs));
+                let ratio = q / p;
+                let ok = (0.9..=1.1).contains(&ratio);
+                within.1 += 1;
+                within.0 += usize::from(ok);
+                println!(
+                    "{:<34} {:>7} {:>12.0} {:>12.0} {:>6.2}{}",
+                    name,
+                    clients,
+                    p,
+                    q,
+                    ratio,
+                    if ok { "" } else { " !" }
+                );
+            }
+            drop(client);
+            server.drop_database(&db).await?;
+        }
+        println!(
+            "within ±10% of pgbench: {} of {} (! marks the others)",
+            within.0, within.1
+        );
+
+        // The load generator must not be what is measured: CPU per transaction.
+        let db = server.unique_name("c");
+        server.create_database(&db, Some(&loaded.template)).await?;
+        let short = Workload {
+            duration: Duration::from_secs(seconds.min(10)),
+            ..read.clone()
+        };
+        let l = run_level(&server, &db, &short, &BTreeMap::new(), 16).await?;
+        server.drop_database(&db).await?;
+        let started = l.client_cpu_ns as f64 / l.client_cpu_per_tx_ns.max(1.0);
+        let server_per_tx = l.server_cpu_ns.map(|ns| ns as f64 / started.max(1.0));
+        println!(
+            "CPU per transaction at 16 clients (simple read, {:.0} tx/s): querylab {:.1} µs, server backends {}",
+            l.tx_per_second,
+            l.client_cpu_per_tx_ns / 1e3,
+            server_per_tx
+                .map(|ns| format!("{:.1} µs", ns / 1e3))
+                .unwrap_or_else(|| "unknown (not a local backend)".into())
+        );
+        anyhow::Ok(())
+    });
+    let down = rt.block_on(server.shutdown());
+    out?;
+    down?;
+    Ok(())
+}
+
+/// One pgbench run of `seconds` at `clients` clients and threads; its tps
+/// (without the initial connection time).
+fn run_pgbench(
+    pgbench_bin: &Path,
+    server: &Server,
+    db: &str,
+    script: &Path,
+    clients: u32,
+    seconds: u64,
+    dir: &Path,
+) -> anyhow::Result<f64> {
+    let n = clients.to_string();
+    let mut cmd = pgbench::command(pgbench_bin, server, db, dir);
+    cmd.args(["-n", "-M", "prepared", "-c", &n, "-j", &n])
+        .arg(format!("-T{seconds}"))
+        .arg("-f")
+        .arg(script)
+        .arg(db);
+    // querylab's workload session: the statement timeout (src/workload/mod.rs).
+    let timeout_ms = querylab::measure::default_sampling().statement_timeout_ns / 1_000_000;
+    cmd.env("PGOPTIONS", format!("-c statement_timeout={timeout_ms}"));
+    let out = cmd.output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "pgbench failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .last()
+            .unwrap_or("")
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("tps = ")?
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        })
+        .context("pgbench printed no tps")
+}
