@@ -277,20 +277,25 @@ fn write_failure(m: &Measurer<'_>, pos: &crate::catalog::Pos, what: &str, e: Err
     )))
 }
 
-/// Drops the layout templates built for this dataset.
-pub(super) async fn drop_templates(m: &mut Measurer<'_>) -> crate::error::Result<()> {
-    let built: Vec<String> = m
+/// Drops the layout templates built for this dataset, but those in `keep` (each a
+/// whole copy of the database: only the ones later comparisons need stay on disk).
+pub(super) async fn drop_templates(
+    m: &mut Measurer<'_>,
+    keep: &std::collections::BTreeSet<String>,
+) -> crate::error::Result<()> {
+    let names: Vec<String> = m
         .mem
         .layouts
-        .values()
-        .filter_map(|b| match b {
-            Built::Template(db) if db != m.template => Some(db.clone()),
-            _ => None,
-        })
+        .keys()
+        .filter(|n| !keep.contains(*n))
+        .cloned()
         .collect();
-    m.mem.layouts.clear();
-    for db in built {
-        m.server.drop_database(&db).await?;
+    for name in names {
+        if let Some(Built::Template(db)) = m.mem.layouts.remove(&name)
+            && db != m.template
+        {
+            m.server.drop_database(&db).await?;
+        }
     }
     Ok(())
 }

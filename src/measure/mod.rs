@@ -179,7 +179,18 @@ impl<'a> Measurer<'a> {
     /// Drops the layout templates this measurer built; call when the dataset is done
     /// (the server's teardown drops them too, should a run stop before).
     pub async fn finish(&mut self) -> Result<()> {
-        layout::drop_templates(self).await
+        layout::drop_templates(self, &Default::default()).await
+    }
+
+    /// Drops the layout templates that none of `later` (the comparisons still to
+    /// measure) runs on: each is a whole copy of the loaded database.
+    pub async fn release_layouts(&mut self, later: &[&Comparison]) -> Result<()> {
+        let keep = later
+            .iter()
+            .flat_map(|c| &c.variants)
+            .filter_map(|v| v.layout.clone())
+            .collect();
+        layout::drop_templates(self, &keep).await
     }
 
     /// A fresh clone name under this run's prefix.

@@ -66,11 +66,23 @@ async fn explain_all(
             .map_err(|e| Error::db("explain", e))?;
     }
     for (sql, params) in units.iter().take(statements) {
-        let explained = format!("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {sql}");
         let refs: Vec<&(dyn postgres_types::ToSql + Sync)> = params
             .iter()
             .map(|p| p as &(dyn postgres_types::ToSql + Sync))
             .collect();
+        if !explainable(sql) {
+            // DDL (DETACH PARTITION, DROP TABLE …) has no plan; it still runs, so the
+            // statements after it see what it did.
+            let r = client.execute(sql.as_str(), &refs).await;
+            if let Err(e) = r {
+                if rollback {
+                    let _ = client.batch_execute("ROLLBACK").await;
+                }
+                return Err(Error::db(format!("running {sql}"), e).into());
+            }
+            continue;
+        }
+        let explained = format!("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {sql}");
         let r = client.query_one(&explained, &refs).await;
         let row = match r {
             Ok(row) => row,
@@ -93,6 +105,20 @@ async fn explain_all(
             .map_err(|e| Error::db("explain", e))?;
     }
     Ok(Value::Array(all))
+}
+
+/// Whether EXPLAIN takes the statement: queries and DML, not utility statements.
+fn explainable(sql: &str) -> bool {
+    let first = sql
+        .trim_start()
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    matches!(
+        first.as_str(),
+        "select" | "insert" | "update" | "delete" | "with" | "values" | "table" | "merge"
+    )
 }
 
 fn counters_of(explain: &Value) -> Counters {

@@ -207,8 +207,11 @@ async fn measure_server(
             shutdown,
             progress,
         );
-        for c in selected {
+        for (i, c) in selected.iter().enumerate() {
             let r = measurer.comparison(c).await;
+            if r.is_ok() {
+                measurer.release_layouts(&selected[i + 1..]).await?;
+            }
             let ds = &mut results.datasets[idx];
             ds.index_sets = measurer.index_set_costs();
             ds.layouts = measurer.layout_costs();
@@ -271,7 +274,15 @@ pub fn clones_at_once(selected: &[&crate::catalog::Comparison]) -> u32 {
                 .variants
                 .iter()
                 .any(|v| v.mode == crate::catalog::Mode::FreshClone);
-            c.variants.len() as u32 + u32::from(fresh)
+            // Each layout of the comparison is a template of its own meanwhile.
+            let mut layouts: Vec<&str> = c
+                .variants
+                .iter()
+                .filter_map(|v| v.layout.as_deref())
+                .collect();
+            layouts.sort_unstable();
+            layouts.dedup();
+            c.variants.len() as u32 + u32::from(fresh) + layouts.len() as u32
         })
         .max()
         .unwrap_or(0)
