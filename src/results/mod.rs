@@ -22,11 +22,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+pub mod advice;
 mod new;
 pub use new::{git_revision, machine};
 
 /// Version of the results format written by this build.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Oldest results format this build reads (see `docs/results.md` for what each
 /// version added and how older files read).
@@ -53,6 +54,10 @@ pub struct RunResults {
     pub settings: RunSettings,
     /// One entry per (server, size): a run with `--rows 1e4,1e5` and two images has four.
     pub datasets: Vec<Dataset>,
+    /// What `querylab advise` recommends, with its proof (version 3; absent from
+    /// `querylab run`'s files and from older ones).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub advice: Option<advice::Advice>,
 }
 
 /// Whether the run finished.

@@ -44,6 +44,7 @@ pub fn run(datasets: Vec<Dataset>) -> RunResults {
             sampling: default_sampling(),
         },
         datasets,
+        advice: None,
     }
 }
 
