@@ -321,6 +321,20 @@ fn for_access(a: &Access, f: &TableFacts) -> Vec<Candidate> {
         });
     }
     out.retain(|c| !already_indexed(c, f));
+    // Without HypoPG the build queue takes candidates in this order: what only one
+    // kind of index can serve first, then the sort order, a partial index, and the
+    // plain B-trees after.
+    out.sort_by_key(|c| match c.kind {
+        CandidateKind::Expression
+        | CandidateKind::GinTsvector
+        | CandidateKind::GinJsonbPathOps
+        | CandidateKind::GinTrigram => 0,
+        CandidateKind::OrderLimit => 1,
+        CandidateKind::Partial => 2,
+        CandidateKind::Btree | CandidateKind::JoinKey | CandidateKind::OrBranches => 3,
+        CandidateKind::Include => 4,
+        CandidateKind::Brin => 5,
+    });
     out
 }
 
