@@ -308,3 +308,54 @@ fn bad_input_is_one_line_and_a_nonzero_exit() {
         lines[0]
     );
 }
+
+/// On a server querylab did not start, advise builds only in its own clones: the
+/// user's database keeps exactly its indexes, and no `querylab_` database is left.
+#[tokio::test]
+async fn on_a_url_server_nothing_is_built_outside_its_clones() {
+    let cluster = common::cluster::TestCluster::start();
+    let admin = cluster.admin("postgres").await;
+    admin.batch_execute("CREATE DATABASE app").await.unwrap();
+    let app = cluster.admin("app").await;
+    app.batch_execute(
+        "CREATE SCHEMA shop; CREATE TABLE shop.users (id int PRIMARY KEY, attrs jsonb); \
+         INSERT INTO shop.users SELECT g, jsonb_build_object('n', g) FROM generate_series(1, 1000) g",
+    )
+    .await
+    .unwrap();
+    let indexes = async || -> Vec<String> {
+        app.query(
+            "SELECT indexrelid::regclass::text FROM pg_index ORDER BY 1",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+    };
+    let before = indexes().await;
+    let tmp = cli::shared_tempdir();
+    let out = cli::run(
+        cli::querylab(tmp.path())
+            .args(["advise", "--quiet", "--backend", "url", "--database-url"])
+            .arg(cluster.superuser_url("postgres"))
+            .arg("--scenario")
+            .arg(dir().join("advise.toml"))
+            .args(["--only", "users.by_attrs", "--out"])
+            .arg(tmp.path().join("out")),
+        Duration::from_secs(300),
+    );
+    assert_eq!(out.code(), Some(0), "{}", out.stderr);
+    assert!(
+        out.stdout.contains("[index_sets.advised]"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(indexes().await, before, "the user's database is untouched");
+    assert_eq!(
+        cluster.querylab_databases().await,
+        Vec::<String>::new(),
+        "no clone, scratch or template left"
+    );
+}
