@@ -149,7 +149,15 @@ debootstrap_failed() {
 }
 # Two stages so that dpkg can be told not to fsync every file it unpacks (the root
 # is thrown away after import): that is most of the install time on a busy disk.
-run debootstrap --foreign --variant=minbase --include=postgresql \
+# HypoPG comes along for `querylab advise`'s screening; its package is named after
+# the suite's PostgreSQL major (bookworm: 15, trixie: 17).
+case "$suite" in
+bullseye) hypopg=postgresql-13-hypopg ;;
+bookworm) hypopg=postgresql-15-hypopg ;;
+trixie) hypopg=postgresql-17-hypopg ;;
+*) hypopg='' ;;
+esac
+run debootstrap --foreign --variant=minbase --include="postgresql${hypopg:+,$hypopg}" \
 	"$suite" "$root" "$mirror" >"$log" 2>&1 || debootstrap_failed
 mkdir -p "$root/etc/dpkg/dpkg.cfg.d"
 echo force-unsafe-io >"$root/etc/dpkg/dpkg.cfg.d/querylab-unsafe-io"

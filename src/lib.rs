@@ -29,6 +29,10 @@
 //! - [`check`]: baseline comparison for CI: plan/buffer gates and significant slowdowns.
 //! - [`workload`]: concurrent workloads — N clients, closed or open loop, retries,
 //!   lock waits, CPU on both sides, an invariant checked after each client level.
+//! - [`advise`]: `querylab advise`: candidate indexes from each statement and its
+//!   data, screened with HypoPG, built on clones and measured through [`measure`],
+//!   one set chosen for the whole workload, and health findings on the scenario's
+//!   own index sets.
 //! - [`run`]: the orchestration of `querylab run` (provision → load → measure → write)
 //!   and of `querylab load`, the output directory and the partial report on failure:
 //!   everything the binary does but parse flags.
@@ -44,6 +48,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod advise;
 pub mod catalog;
 pub mod check;
 pub mod columns;

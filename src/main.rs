@@ -36,6 +36,8 @@ enum Command {
     Report(ReportArgs),
     /// Compare against a baseline: exit 0 no regression, 1 regression, 2 error.
     Check(CheckArgs),
+    /// Recommend indexes for the workload, each proven by building and measuring it.
+    Advise(AdviseArgs),
 }
 
 #[derive(Args, Clone)]
@@ -130,6 +132,42 @@ struct RunArgs {
     /// Multiply every workload's duration and warm-up (e.g. 10 for 30-second levels).
     #[arg(long, default_value_t = 1.0)]
     duration_factor: f64,
+    #[command(flatten)]
+    server: ServerArgs,
+}
+
+#[derive(Args)]
+struct AdviseArgs {
+    /// Rows of the largest table.
+    #[arg(long, default_value_t = DEFAULT_ROWS)]
+    rows: u64,
+    /// Generator seed.
+    #[arg(long, default_value_t = DEFAULT_SEED)]
+    seed: u64,
+    /// Advise on these comparisons' reference variants (globs, as for run).
+    #[arg(long)]
+    only: Option<String>,
+    /// Scenario file, or builtin:NAME (default: the built-in seeds scenario).
+    #[arg(long)]
+    scenario: Option<String>,
+    /// Advise on the statements of this SQL file instead (on the scenario's data).
+    #[arg(long)]
+    sql: Option<PathBuf>,
+    /// Most disk the recommended index set may take, MiB.
+    #[arg(long)]
+    budget_mb: Option<f64>,
+    /// Candidates built and measured per statement.
+    #[arg(long, default_value_t = querylab::advise::DEFAULT_TOP_K)]
+    top_k: usize,
+    /// Do not screen with HypoPG even when the server has it.
+    #[arg(long)]
+    no_screening: bool,
+    /// Output directory (default reports/advise-<timestamp>).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Print results.json on stdout instead of the advice.
+    #[arg(long)]
+    json: bool,
     #[command(flatten)]
     server: ServerArgs,
 }
@@ -239,6 +277,7 @@ fn main() -> ExitCode {
             Command::List(a) => cmd_list(a),
             Command::Report(a) => cmd_report(a),
             Command::Check(a) => cmd_check(a, &shutdown).await,
+            Command::Advise(a) => cmd_advise(a, &shutdown).await,
         }
     });
     // Guards (servers, containers, clones) are dropped inside block_on; shutting the
@@ -307,6 +346,21 @@ async fn cmd_check(a: CheckArgs, shutdown: &Shutdown) -> Result<ExitCode> {
         check::append_step_summary(path, &check::render_markdown(&report))?;
     }
     Ok(ExitCode::from(report.exit_code() as u8))
+}
+
+async fn cmd_advise(a: AdviseArgs, shutdown: &Shutdown) -> Result<ExitCode> {
+    let scenario = catalog::from_arg(a.scenario.as_deref())?;
+    let cfg = a.config()?;
+    let results = querylab::advise::advise(&cfg, &scenario, shutdown).await?;
+    let files = querylab::report::write_reports(std::slice::from_ref(&results), &cfg.out_dir)?;
+    if a.json {
+        println!("{}", to_json(&results));
+    } else if let Some(advice) = &results.advice {
+        print!("{}", querylab::advise::output::render(advice));
+        println!("results: {}", cfg.out_dir.join("results.json").display());
+        println!("report:  {}", files.html.display());
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn cmd_report(a: ReportArgs) -> Result<ExitCode> {
@@ -424,6 +478,40 @@ impl RunArgs {
                 workload,
                 ..MeasureConfig::default()
             },
+            quiet: self.server.quiet,
+        })
+    }
+}
+
+impl AdviseArgs {
+    fn config(&self) -> Result<querylab::advise::AdviseConfig> {
+        if self.rows == 0 {
+            return Err(Error::Invalid("--rows must be at least 1".into()));
+        }
+        if self.top_k == 0 {
+            return Err(Error::Invalid(
+                "--top-k 0 builds nothing; give at least 1".into(),
+            ));
+        }
+        let options = querylab::advise::AdviseOptions {
+            budget_mb: self.budget_mb,
+            top_k: self.top_k,
+            screening: !self.no_screening,
+            health: true,
+        };
+        options.budget_bytes()?;
+        Ok(querylab::advise::AdviseConfig {
+            provision: self.server.provision()?,
+            rows: self.rows,
+            seed: self.seed,
+            only: self.only.clone(),
+            sql_file: self.sql.clone(),
+            options,
+            measure: querylab::advise::default_measure(),
+            out_dir: self
+                .out
+                .clone()
+                .unwrap_or_else(|| run::output::timestamped_dir("advise-")),
             quiet: self.server.quiet,
         })
     }

@@ -11,6 +11,7 @@
 mod common;
 mod report_fixture;
 
+mod advise;
 mod catalog;
 mod check;
 mod check_db;

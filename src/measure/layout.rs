@@ -24,7 +24,7 @@ use super::writes::{self, WriteSpec};
 use super::{Measurer, storage};
 use crate::catalog::{Layout, Mode, NO_INDEX, Variant};
 use crate::error::Error;
-use crate::results::LayoutCost;
+use crate::results::{LayoutCost, WriteCost};
 
 /// What became of a layout this dataset.
 #[derive(Debug, Clone)]
@@ -224,14 +224,10 @@ pub(super) async fn write_costs(m: &mut Measurer<'_>, s: &Session) -> Result<(),
     if let Some(c) = m.mem.costs.get_mut(&set.name) {
         c.write_table = Some(key);
         c.write_rows = with_set.batch_rows;
-        c.write_rows_per_second = with_set
-            .multi
-            .rows_per_second(with_set.batch_rows)
-            .map_or(0.0, |r| r.1);
+        c.write_rows_per_second = with_set.multi_rows_per_second();
         c.baseline_rows_per_second = baseline
             .as_ref()
-            .and_then(|b| b.multi.rows_per_second(b.batch_rows))
-            .map_or(0.0, |r| r.1);
+            .map_or(0.0, WriteCost::multi_rows_per_second);
         c.writes = Some(with_set);
         c.baseline_writes = baseline;
     }

@@ -14,7 +14,7 @@ use super::headline::{self, Headline};
 use super::parts::short_rev;
 use super::plot::curves::growth_word;
 use super::sections::changes::{self, Direction};
-use super::sections::{layouts, scaling, servers, workload};
+use super::sections::{advice, layouts, scaling, servers, workload};
 
 pub(super) fn render(runs: &[RunResults]) -> String {
     match runs {
@@ -74,6 +74,7 @@ fn single(run: &RunResults) -> String {
         }
     }
     tally(run, &mut out);
+    advice::render_markdown(run, &mut out);
     let mut notes: Vec<String> = Vec::new();
     for d in &run.datasets {
         let _ = writeln!(

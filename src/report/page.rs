@@ -8,7 +8,7 @@ use crate::escape::html as esc;
 use crate::results::{Dataset, RunResults};
 
 use super::parts::{anchor, dataset_title, short_rev, status_banner};
-use super::sections::{changes, comparison, environment, scaling, servers, summary};
+use super::sections::{advice, changes, comparison, environment, scaling, servers, summary};
 
 /// The page's stylesheet, inlined so the file works offline.
 const CSS: &str = include_str!("style.css");
@@ -44,6 +44,9 @@ fn single(run: &RunResults, with_header: bool) -> String {
     let curves = scaling::render(run);
     let servers = servers::render_html(run);
     out.push_str("<nav class=\"toc\"><a href=\"#summary\">Summary</a>");
+    if run.advice.is_some() {
+        out.push_str("<a href=\"#advice\">Advice</a>");
+    }
     if !curves.is_empty() {
         out.push_str("<a href=\"#scaling\">Scaling</a>");
     }
@@ -55,6 +58,7 @@ fn single(run: &RunResults, with_header: bool) -> String {
     }
     out.push_str("<a href=\"#environment\">Environment</a></nav>");
     summary::render(run, &mut out);
+    advice::render_html(run, &mut out);
     out.push_str(&curves);
     out.push_str(&servers);
     // With several sizes of one server, the largest is what people came for; the

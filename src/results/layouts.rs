@@ -96,6 +96,16 @@ impl WriteSide {
     }
 }
 
+impl WriteCost {
+    /// Rows per second of the multi-row INSERT at its median (0 when unmeasured): the
+    /// one figure an index set's or an advised index's write price is quoted in.
+    pub fn multi_rows_per_second(&self) -> f64 {
+        self.multi
+            .rows_per_second(self.batch_rows)
+            .map_or(0.0, |r| r.1)
+    }
+}
+
 /// What `EXPLAIN (ANALYZE, WAL, BUFFERS)` counts for one multi-row write.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
 pub struct WriteCounters {

@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+pub mod advice;
 mod layouts;
 mod new;
 pub mod workload;
@@ -57,6 +58,10 @@ pub struct RunResults {
     pub settings: RunSettings,
     /// One entry per (server, size): a run with `--rows 1e4,1e5` and two images has four.
     pub datasets: Vec<Dataset>,
+    /// What `querylab advise` recommends, with its proof (version 3; absent from
+    /// `querylab run`'s files and from older ones).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub advice: Option<advice::Advice>,
 }
 
 /// Whether the run finished.

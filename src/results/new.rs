@@ -20,6 +20,7 @@ impl RunResults {
             machine: machine(),
             settings,
             datasets: Vec::new(),
+            advice: None,
         }
     }
 }

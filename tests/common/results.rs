@@ -45,6 +45,7 @@ pub fn run(datasets: Vec<Dataset>) -> RunResults {
             workload: Default::default(),
         },
         datasets,
+        advice: None,
     }
 }
 

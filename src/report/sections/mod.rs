@@ -3,6 +3,7 @@
 //! are composed by [`super::page`] and the Markdown; they build on the leaf cells
 //! of [`super::parts`] and never call back into the page.
 //!
+//! - `advice`: `querylab advise`'s recommendation, candidates and health findings;
 //! - `summary`: the table of verdicts at the top, one row per comparison;
 //! - `comparison`: one comparison in full (headline, variants, charts, plans);
 //! - `scaling`: median latency against table size, one server at several sizes;
@@ -14,6 +15,7 @@
 //! - `changes`: run against run, with `querylab check`'s verdicts (HTML; its model
 //!   also feeds the Markdown).
 
+pub(super) mod advice;
 pub(super) mod changes;
 pub(super) mod comparison;
 pub(super) mod environment;
