@@ -86,7 +86,11 @@ fn real_main() -> anyhow::Result<()> {
         ..claim.clone()
     };
     let pgbench = pgbench::find()?;
-    let rt = tokio::runtime::Runtime::new()?;
+    // One thread for every client and its connection task, as querylab's
+    // current-thread runtime: no cross-thread wake-up per round trip.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     let shutdown = rt.block_on(async { Shutdown::on_signals() });
     let server = rt.block_on(provision(&env.provision))?;
     let out = rt.block_on(async {
