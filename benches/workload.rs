@@ -86,6 +86,8 @@ fn real_main() -> anyhow::Result<()> {
         ..claim.clone()
     };
     let pgbench = pgbench::find()?;
+    // One thread for every client and its connection task, as querylab's runtime:
+    // no cross-thread wake-up per round trip.
     let rt = querylab::runtime::build()?;
     let shutdown = rt.block_on(async { Shutdown::on_signals() });
     let server = rt.block_on(provision(&env.provision))?;
