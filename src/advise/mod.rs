@@ -240,11 +240,18 @@ async fn advise_inner(
             scratches.insert(set_name.clone(), sc);
         }
         let scratch = &scratches[&set_name];
-        advice.screening = match (&scratch.hypopg, opts.screening) {
+        let screening = match (&scratch.hypopg, opts.screening) {
             (Some(v), _) => format!("hypopg {v}"),
             (None, true) => "screening is off: the server has no HypoPG extension (install postgresql-NN-hypopg); every candidate goes to a real build".into(),
             (None, false) => "screening is off (--no-screening); every candidate goes to a real build".into(),
         };
+        // One line the first time, or when it changes (another reference index set).
+        if screening != advice.screening {
+            if scratch.hypopg.is_none() {
+                bench.progress.println(&format!("querylab: {screening}"));
+            }
+            advice.screening = screening;
+        }
         for sql in &s.variant().statements {
             if let Err(msg) = scratch.prepares(sql).await {
                 return Err(Error::Invalid(format!(
