@@ -135,6 +135,16 @@ pub async fn advise(
     );
     let mut results = RunResults::new(settings);
     results.write(&path)?;
+    // After each statement, the file holds what was measured so far (as `running`).
+    let base = results.clone();
+    let mut checkpoint = |d: &Dataset, a: &Advice| -> Result<()> {
+        let mut r = base.clone();
+        r.datasets = vec![d.clone()];
+        r.advice = Some(a.clone());
+        r.status = RunStatus::Running;
+        r.updated_at = Utc::now();
+        r.write(&path)
+    };
     let progress = Progress::new(cfg.quiet);
     let outcome = crate::run::on_server(&cfg.provision, shutdown, async |server| {
         let opts = LoadOptions {
@@ -161,7 +171,15 @@ pub async fn advise(
             progress: &progress,
         };
         let dataset = results.datasets.last_mut().expect("pushed");
-        let advice = advise_on(&bench, scenario, &statements, &cfg.options, dataset).await?;
+        let advice = advise_on(
+            &bench,
+            scenario,
+            &statements,
+            &cfg.options,
+            dataset,
+            &mut checkpoint,
+        )
+        .await?;
         results.advice = Some(advice);
         Ok(())
     })
@@ -185,6 +203,10 @@ pub async fn advise(
     Ok(results)
 }
 
+/// Called with the dataset and the advice so far after each statement and each
+/// whole-set round (`querylab advise` rewrites results.json there).
+pub type Checkpoint<'a> = &'a mut dyn FnMut(&Dataset, &Advice) -> Result<()>;
+
 /// Advises on `statements` with the server and template of `bench`, adding the
 /// proof rounds and their index-set costs to `dataset`.
 pub async fn advise_on(
@@ -193,6 +215,7 @@ pub async fn advise_on(
     statements: &[Statement],
     opts: &AdviseOptions,
     dataset: &mut Dataset,
+    checkpoint: Checkpoint<'_>,
 ) -> Result<Advice> {
     let budget = opts.budget_bytes()?;
     let mut scratches: BTreeMap<String, Scratch> = BTreeMap::new();
@@ -204,6 +227,7 @@ pub async fn advise_on(
         dataset,
         budget,
         &mut scratches,
+        checkpoint,
     )
     .await;
     for (_, s) in scratches {
@@ -221,6 +245,7 @@ async fn advise_inner(
     dataset: &mut Dataset,
     budget: Option<u64>,
     scratches: &mut BTreeMap<String, Scratch>,
+    checkpoint: Checkpoint<'_>,
 ) -> Result<Advice> {
     let mut advice = Advice {
         dataset: dataset.key.clone(),
@@ -364,6 +389,7 @@ async fn advise_inner(
             seconds: started.elapsed().as_secs_f64(),
             note,
         });
+        checkpoint(dataset, &advice)?;
     }
     let sel = select::select(&advice.statements, budget);
     if !sel.over_budget.is_empty() {
@@ -425,6 +451,7 @@ async fn advise_inner(
             });
             dataset.index_sets.extend(round.costs.into_values());
             dataset.comparisons.push(round.result);
+            checkpoint(dataset, &advice)?;
         }
     }
     if opts.health {
