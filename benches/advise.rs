@@ -113,7 +113,15 @@ fn main() {
                 };
                 let t = Instant::now();
                 let advice =
-                    advise_on(&bench, &scenario, std::slice::from_ref(&statement), &opts, &mut dataset).await?;
+                    advise_on(
+                    &bench,
+                    &scenario,
+                    std::slice::from_ref(&statement),
+                    &opts,
+                    &mut dataset,
+                    &mut |_, _| Ok(()),
+                )
+                .await?;
                 let wall = t.elapsed().as_secs_f64();
                 // The catalog's variants and the advised set in one round, sampled
                 // interleaved, so that both medians see the same machine.

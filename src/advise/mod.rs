@@ -135,6 +135,16 @@ pub async fn advise(
     );
     let mut results = RunResults::new(settings);
     results.write(&path)?;
+    // After each statement, the file holds what was measured so far (as `running`).
+    let base = results.clone();
+    let mut checkpoint = |d: &Dataset, a: &Advice| -> Result<()> {
+        let mut r = base.clone();
+        r.datasets = vec![d.clone()];
+        r.advice = Some(a.clone());
+        r.status = RunStatus::Running;
+        r.updated_at = Utc::now();
+        r.write(&path)
+    };
     let progress = Progress::new(cfg.quiet);
     let outcome = crate::run::on_server(&cfg.provision, shutdown, async |server| {
         let opts = LoadOptions {
@@ -162,7 +172,15 @@ pub async fn advise(
             progress: &progress,
         };
         let dataset = results.datasets.last_mut().expect("pushed");
-        let advice = advise_on(&bench, scenario, &statements, &cfg.options, dataset).await?;
+        let advice = advise_on(
+            &bench,
+            scenario,
+            &statements,
+            &cfg.options,
+            dataset,
+            &mut checkpoint,
+        )
+        .await?;
         results.advice = Some(advice);
         Ok(())
     })
@@ -186,6 +204,10 @@ pub async fn advise(
     Ok(results)
 }
 
+/// Called with the dataset and the advice so far after each statement and each
+/// whole-set round (`querylab advise` rewrites results.json there).
+pub type Checkpoint<'a> = &'a mut dyn FnMut(&Dataset, &Advice) -> Result<()>;
+
 /// Advises on `statements` with the server and template of `bench`, adding the
 /// proof rounds and their index-set costs to `dataset`.
 pub async fn advise_on(
@@ -194,6 +216,7 @@ pub async fn advise_on(
     statements: &[Statement],
     opts: &AdviseOptions,
     dataset: &mut Dataset,
+    checkpoint: Checkpoint<'_>,
 ) -> Result<Advice> {
     let budget = opts.budget_bytes()?;
     let mut scratches: BTreeMap<String, Scratch> = BTreeMap::new();
@@ -205,6 +228,7 @@ pub async fn advise_on(
         dataset,
         budget,
         &mut scratches,
+        checkpoint,
     )
     .await;
     for (_, s) in scratches {
@@ -222,6 +246,7 @@ async fn advise_inner(
     dataset: &mut Dataset,
     budget: Option<u64>,
     scratches: &mut BTreeMap<String, Scratch>,
+    checkpoint: Checkpoint<'_>,
 ) -> Result<Advice> {
     let mut advice = Advice {
         dataset: dataset.key.clone(),
@@ -241,11 +266,18 @@ async fn advise_inner(
             scratches.insert(set_name.clone(), sc);
         }
         let scratch = &scratches[&set_name];
-        advice.screening = match (&scratch.hypopg, opts.screening) {
+        let screening = match (&scratch.hypopg, opts.screening) {
             (Some(v), _) => format!("hypopg {v}"),
             (None, true) => "screening is off: the server has no HypoPG extension (install postgresql-NN-hypopg); every candidate goes to a real build".into(),
             (None, false) => "screening is off (--no-screening); every candidate goes to a real build".into(),
         };
+        // One line the first time, or when it changes (another reference index set).
+        if screening != advice.screening {
+            if scratch.hypopg.is_none() {
+                bench.progress.println(&format!("querylab: {screening}"));
+            }
+            advice.screening = screening;
+        }
         for sql in &s.variant().statements {
             if let Err(msg) = scratch.prepares(sql).await {
                 return Err(Error::Invalid(format!(
@@ -358,6 +390,7 @@ async fn advise_inner(
             seconds: started.elapsed().as_secs_f64(),
             note,
         });
+        checkpoint(dataset, &advice)?;
     }
     let sel = select::select(&advice.statements, budget);
     if !sel.over_budget.is_empty() {
@@ -419,6 +452,7 @@ async fn advise_inner(
             });
             dataset.index_sets.extend(round.costs.into_values());
             dataset.comparisons.push(round.result);
+            checkpoint(dataset, &advice)?;
         }
     }
     if opts.health {
