@@ -28,6 +28,11 @@ fn quick() -> MeasureConfig {
         sampling,
         write_cost_rows: 1_000,
         fresh_clone_max_samples: 2,
+        // Workloads at one short level: this test is about every comparison running.
+        workload: querylab::results::WorkloadSettings {
+            clients: Some(vec![2]),
+            duration_factor: 0.2,
+        },
         ..MeasureConfig::default()
     }
 }
@@ -64,6 +69,19 @@ async fn every_builtin_comparison_runs_agrees_and_meets_its_expectations() {
         for v in &c.variants {
             if v.status != VariantStatus::Ok {
                 problems.push(format!("{}/{}: {:?}", c.id, v.name, v.status));
+            }
+            // A workload variant has levels instead of samples and plans.
+            if let Some(w) = &v.workload {
+                assert!(!w.levels.is_empty(), "{}/{} measured", c.id, v.name);
+                assert!(
+                    w.levels
+                        .iter()
+                        .all(|l| l.verify.as_ref().is_none_or(|r| r.ok)),
+                    "{}/{}: invariant broken",
+                    c.id,
+                    v.name
+                );
+                continue;
             }
             assert!(
                 v.counters.is_some() && v.plan.is_some(),
