@@ -28,9 +28,9 @@ fn quick() -> MeasureConfig {
         sampling,
         write_cost_rows: 1_000,
         fresh_clone_max_samples: 2,
-        // Concurrent workloads at every level, each a fifth of its default length.
+        // Workloads at one short level: this test is about every comparison running.
         workload: querylab::results::WorkloadSettings {
-            clients: None,
+            clients: Some(vec![2]),
             duration_factor: 0.2,
         },
         ..MeasureConfig::default()
@@ -70,26 +70,17 @@ async fn every_builtin_comparison_runs_agrees_and_meets_its_expectations() {
             if v.status != VariantStatus::Ok {
                 problems.push(format!("{}/{}: {:?}", c.id, v.name, v.status));
             }
+            // A workload variant has levels instead of samples and plans.
             if let Some(w) = &v.workload {
-                // A concurrent workload: every level ran, committed, kept its invariant.
-                assert!(!w.levels.is_empty(), "{}/{} has levels", c.id, v.name);
-                for l in &w.levels {
-                    assert!(
-                        l.committed > 0,
-                        "{}/{} committed at {} clients",
-                        c.id,
-                        v.name,
-                        l.clients
-                    );
-                    assert!(
-                        l.verify.as_ref().is_none_or(|o| o.ok),
-                        "{}/{} verify at {} clients: {:?}",
-                        c.id,
-                        v.name,
-                        l.clients,
-                        l.verify
-                    );
-                }
+                assert!(!w.levels.is_empty(), "{}/{} measured", c.id, v.name);
+                assert!(
+                    w.levels
+                        .iter()
+                        .all(|l| l.verify.as_ref().is_none_or(|r| r.ok)),
+                    "{}/{}: invariant broken",
+                    c.id,
+                    v.name
+                );
                 continue;
             }
             assert!(
