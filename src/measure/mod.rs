@@ -60,7 +60,10 @@ impl Default for MeasureConfig {
         MeasureConfig {
             sampling: default_sampling(),
             protocol: Protocol::Prepared,
-            write_cost_rows: 1_000,
+            // 250 rows: at 1M rows on a busy 2-core machine, 1,000-row batches (5
+            // single-row and 5 multi-row per index set, and baselines) took 380 s of a
+            // 951 s default run; per-row rates and WAL are as clear from 250.
+            write_cost_rows: 250,
             write_repetitions: 5,
             fresh_clone_max_samples: 5,
             comparison_budget: Duration::from_secs(300),
