@@ -219,7 +219,13 @@ pub async fn check_set(
             t
         };
         for t in tables {
-            let with = insert_rate(&client, &t, write_rows).await?;
+            // The set's own batch for its write table (copies of some tables' rows
+            // collide on their keys).
+            let rows_sql = set
+                .write_rows
+                .as_deref()
+                .filter(|_| set.write_table.as_deref() == Some(t.as_str()));
+            let with = insert_rate(&client, &t, rows_sql, write_rows).await?;
             for f in &flagged {
                 if all.iter().any(|i| i.name == f.0 && i.table == t) {
                     client
@@ -228,7 +234,7 @@ pub async fn check_set(
                         .map_err(|e| Error::db(format!("dropping {} to price it", f.0), e))?;
                 }
             }
-            let without = insert_rate(&client, &t, write_rows).await?;
+            let without = insert_rate(&client, &t, rows_sql, write_rows).await?;
             writes.insert(t, (with, without));
         }
         Ok(flagged
@@ -254,10 +260,15 @@ pub async fn check_set(
 
 /// Multi-row insert rate into `table` on the loaded table of this clone, rolled back
 /// (the write measurement every variant's index set gets).
-async fn insert_rate(client: &Client, table: &str, rows: u64) -> Result<f64> {
+async fn insert_rate(
+    client: &Client,
+    table: &str,
+    rows_sql: Option<&str>,
+    rows: u64,
+) -> Result<f64> {
     let spec = crate::measure::writes::WriteSpec {
         table,
-        rows_sql: None,
+        rows_sql,
         batch_rows: rows,
         repetitions: 3,
     };

@@ -81,7 +81,11 @@ pub async fn round(
                 description: format!("querylab advise: {}", t.name),
                 ddl,
                 write_table: Some(t.write_table.clone()),
-                write_rows: None,
+                // The reference set's batch when it writes the same table.
+                write_rows: ref_set
+                    .write_rows
+                    .clone()
+                    .filter(|_| ref_set.write_table.as_ref() == Some(&t.write_table)),
                 pos: Pos::default(),
             },
         );

@@ -7,8 +7,9 @@
 //! rows of the table itself (columns of a unique key that have a default — serial,
 //! identity, `gen_random_uuid()` — are left to that default, as an application's
 //! insert leaves them; a unique text column with no default gets its first
-//! characters replaced by a hash of the value, same length), or the rows of the
-//! scenario's `write_rows` query.
+//! characters replaced by a hash of the value, same length; a unique integer column
+//! with no default that is not part of a foreign key is shifted past the table's range
+//! of it), or the rows of the scenario's `write_rows` query.
 //!
 //! Order, on a clone no write touched yet:
 //! 1. one rolled-back `EXPLAIN (ANALYZE, TIMING OFF, WAL, BUFFERS, FORMAT JSON)` of
@@ -160,7 +161,10 @@ async fn copy_select(client: &Client, table: &str, batch: u64) -> Result<String>
     let cols = client
         .query(
             "SELECT a.attnum, a.attname::text, (a.atthasdef OR a.attidentity <> ''), \
-                    t.typcategory = 'S' \
+                    t.typcategory = 'S', \
+                    t.typname IN ('int2', 'int4', 'int8') AND NOT EXISTS ( \
+                      SELECT 1 FROM pg_constraint f WHERE f.conrelid = a.attrelid \
+                        AND f.contype = 'f' AND a.attnum = ANY (f.conkey)) \
              FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid \
              WHERE a.attrelid = $1::text::regclass AND a.attnum > 0 AND NOT a.attisdropped \
                AND a.attgenerated = '' ORDER BY a.attnum",
@@ -179,6 +183,7 @@ async fn copy_select(client: &Client, table: &str, batch: u64) -> Result<String>
     let attnum = |r: &tokio_postgres::Row| r.get::<_, i16>(0);
     let mut omit = Vec::new();
     let mut rehash = Vec::new();
+    let mut shift = Vec::new();
     for u in &uniques {
         let keys: Vec<i16> = u.get(1);
         let in_key: Vec<&tokio_postgres::Row> =
@@ -195,9 +200,11 @@ async fn copy_select(client: &Client, table: &str, batch: u64) -> Result<String>
             omit.extend(defaulted);
         } else if let Some(text) = in_key.iter().find(|c| c.get::<_, bool>(3)) {
             rehash.push(attnum(text));
+        } else if let Some(int) = in_key.iter().find(|c| c.get::<_, bool>(4)) {
+            shift.push(attnum(int));
         } else {
             return Err(Error::Invalid(format!(
-                "measuring writes into {table}: copies of its rows would collide on unique index {} (no column of it has a default or is text); give the index set or layout write_rows = \"SELECT … new rows …\"",
+                "measuring writes into {table}: copies of its rows would collide on unique index {} (no column of it has a default, is text, or is an integer outside a foreign key); give the index set or layout write_rows = \"SELECT … new rows …\"",
                 u.get::<_, String>(0)
             )));
         }
@@ -210,6 +217,11 @@ async fn copy_select(client: &Client, table: &str, batch: u64) -> Result<String>
             if rehash.contains(&attnum(c)) {
                 format!(
                     "overlay({name} placing left(md5({name}::text), least(8, length({name}))) from 1) AS {name}"
+                )
+            } else if shift.contains(&attnum(c)) {
+                // Past the table's range of the key: new values, as distinct as the old.
+                format!(
+                    "{name} + (SELECT max({name}) - min({name}) + 1 FROM {table}) AS {name}"
                 )
             } else {
                 name
