@@ -20,6 +20,34 @@ use crate::results::ResultDigest;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TextParam(pub Option<String>);
 
+/// Column names and rows of a simple query's answer, as text parameters.
+pub fn text_rows(msgs: &[SimpleQueryMessage]) -> (Vec<String>, Vec<Vec<TextParam>>) {
+    let columns: Vec<String> = msgs
+        .iter()
+        .find_map(|msg| match msg {
+            SimpleQueryMessage::RowDescription(cols) => {
+                Some(cols.iter().map(|c| c.name().to_string()).collect())
+            }
+            SimpleQueryMessage::Row(r) => {
+                Some(r.columns().iter().map(|c| c.name().to_string()).collect())
+            }
+            _ => None,
+        })
+        .unwrap_or_default();
+    let rows = msgs
+        .iter()
+        .filter_map(|msg| match msg {
+            SimpleQueryMessage::Row(r) => Some(
+                (0..r.len())
+                    .map(|i| TextParam(r.get(i).map(str::to_string)))
+                    .collect(),
+            ),
+            _ => None,
+        })
+        .collect();
+    (columns, rows)
+}
+
 impl ToSql for TextParam {
     fn to_sql(
         &self,

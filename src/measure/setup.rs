@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, SimpleQueryMessage};
 
-use super::exec::{Execution, PrepareError, TextParam};
+use super::exec::{Execution, PrepareError, TextParam, text_rows};
 use super::stop::{Failed, Stop, pos_str};
 use super::{Measurer, cost};
 use crate::catalog::{Comparison, Variant};
@@ -283,17 +283,7 @@ pub(super) async fn param_sets(
                 ),
             ))
         })?;
-        return Ok(msgs
-            .iter()
-            .filter_map(|msg| match msg {
-                SimpleQueryMessage::Row(r) => Some(
-                    (0..r.len())
-                        .map(|i| TextParam(r.get(i).map(str::to_string)))
-                        .collect(),
-                ),
-                _ => None,
-            })
-            .collect());
+        return Ok(text_rows(&msgs).1);
     }
     let mut list = Vec::new();
     for (name, pos) in &v.params {

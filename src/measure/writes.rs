@@ -22,9 +22,9 @@
 
 use std::time::Instant;
 
-use tokio_postgres::{Client, SimpleQueryMessage};
+use tokio_postgres::Client;
 
-use super::exec::TextParam;
+use super::exec::{TextParam, text_rows};
 use crate::error::{Error, Result};
 use crate::provision::quote_ident;
 use crate::results::{WriteCost, WriteCounters, WriteSide};
@@ -246,27 +246,7 @@ async fn batch_rows(
     let msgs = client
         .simple_query("SELECT * FROM pg_temp.querylab_batch")
         .await?;
-    let mut columns = Vec::new();
-    let mut rows = Vec::new();
-    for m in msgs {
-        match m {
-            SimpleQueryMessage::RowDescription(d) => {
-                columns = d.iter().map(|c| c.name().to_string()).collect();
-            }
-            SimpleQueryMessage::Row(r) => {
-                if columns.is_empty() {
-                    columns = r.columns().iter().map(|c| c.name().to_string()).collect();
-                }
-                rows.push(
-                    (0..r.len())
-                        .map(|i| TextParam(r.get(i).map(str::to_string)))
-                        .collect(),
-                );
-            }
-            _ => {}
-        }
-    }
-    Ok((columns, rows))
+    Ok(text_rows(&msgs))
 }
 
 /// A row's values as parameters, bound in text format whatever the column's type.

@@ -19,7 +19,7 @@ use tokio_postgres::{Client, SimpleQueryMessage};
 
 use crate::catalog::{Comparison, Variant, Workload};
 use crate::error::{Error, Result};
-use crate::measure::exec::TextParam;
+use crate::measure::exec::{TextParam, text_rows};
 use crate::measure::session::{Failed, Stop};
 use crate::measure::setup::{apply_index_set, bound_setup, setup_failure};
 use crate::measure::{Measurer, blank_result};
@@ -313,34 +313,6 @@ async fn params(
         ))));
     }
     Ok((columns, rows))
-}
-
-/// Column names and rows of a simple query's answer, as text parameters.
-fn text_rows(msgs: &[SimpleQueryMessage]) -> (Vec<String>, Vec<Vec<TextParam>>) {
-    let columns: Vec<String> = msgs
-        .iter()
-        .find_map(|msg| match msg {
-            SimpleQueryMessage::RowDescription(cols) => {
-                Some(cols.iter().map(|c| c.name().to_string()).collect())
-            }
-            SimpleQueryMessage::Row(r) => {
-                Some(r.columns().iter().map(|c| c.name().to_string()).collect())
-            }
-            _ => None,
-        })
-        .unwrap_or_default();
-    let rows = msgs
-        .iter()
-        .filter_map(|msg| match msg {
-            SimpleQueryMessage::Row(r) => Some(
-                (0..r.len())
-                    .map(|i| TextParam(r.get(i).map(str::to_string)))
-                    .collect(),
-            ),
-            _ => None,
-        })
-        .collect();
-    (columns, rows)
 }
 
 /// Runs one level of `w` at `clients` clients on an existing database `db` (its
