@@ -11,7 +11,8 @@ use querylab::load::{LoadOptions, load};
 use querylab::measure::writes::{WriteSpec, measure, measure_update};
 use querylab::measure::{MeasureConfig, Measurer, default_sampling};
 use querylab::progress::Progress;
-use querylab::results::{CheckStatus, VariantStatus};
+use querylab::provision::Server;
+use querylab::results::{CheckStatus, VariantStatus, WriteCounters};
 use querylab::shutdown::Shutdown;
 
 fn quick() -> MeasureConfig {
@@ -38,30 +39,29 @@ fn scenario_file(name: &str) -> catalog::Scenario {
     catalog::load_file(&path).unwrap()
 }
 
-#[tokio::test]
-async fn a_layout_shared_by_three_variants_is_built_once_and_priced() {
-    let scenario = scenario();
+/// A local server with `scenario` loaded at `rows` (seed 42), and its template.
+async fn loaded(scenario: &catalog::Scenario, rows: u64) -> (Server, String) {
     let server = common::server().await;
-    let shutdown = Shutdown::new();
     let opts = LoadOptions {
-        rows: 1000,
+        rows,
         seed: 42,
         quiet: true,
         clones: 2,
     };
-    let loaded = load(&server, &scenario.load, &opts, &shutdown)
+    let loaded = load(&server, &scenario.load, &opts, &Shutdown::new())
         .await
         .unwrap();
+    (server, loaded.template)
+}
+
+#[tokio::test]
+async fn a_layout_shared_by_three_variants_is_built_once_and_priced() {
+    let scenario = scenario();
+    let shutdown = Shutdown::new();
+    let (server, template) = loaded(&scenario, 1000).await;
     let config = quick();
     let progress = Progress::new(true);
-    let mut m = Measurer::new(
-        &server,
-        &loaded.template,
-        &scenario,
-        &config,
-        &shutdown,
-        &progress,
-    );
+    let mut m = Measurer::new(&server, &template, &scenario, &config, &shutdown, &progress);
     let mut results = Vec::new();
     for c in &scenario.comparisons {
         results.push(m.comparison(c).await.unwrap());
@@ -143,17 +143,7 @@ async fn a_layout_shared_by_three_variants_is_built_once_and_priced() {
 #[tokio::test]
 async fn wal_counters_repeat_exactly_on_identical_clones() {
     let scenario = scenario();
-    let server = common::server().await;
-    let shutdown = Shutdown::new();
-    let opts = LoadOptions {
-        rows: 1000,
-        seed: 42,
-        quiet: true,
-        clones: 2,
-    };
-    let loaded = load(&server, &scenario.load, &opts, &shutdown)
-        .await
-        .unwrap();
+    let (server, template) = loaded(&scenario, 1000).await;
     let layout = &scenario.layouts["plain"];
     let spec = WriteSpec {
         table: "shop.orders",
@@ -161,23 +151,31 @@ async fn wal_counters_repeat_exactly_on_identical_clones() {
         batch_rows: 500,
         repetitions: 3,
     };
+    repeats_on_three_clones(&server, &template, async |client| {
+        measure(client, spec).await.unwrap().counters
+    })
+    .await;
+    server.shutdown().await.unwrap();
+}
+
+/// `measured` on three fresh clones of `template` gives identical, nonzero counters.
+async fn repeats_on_three_clones(
+    server: &Server,
+    template: &str,
+    measured: impl AsyncFn(&tokio_postgres::Client) -> WriteCounters,
+) {
     let mut counters = Vec::new();
     for _ in 0..3 {
         let db = server.unique_name("c");
-        server
-            .create_database(&db, Some(&loaded.template))
-            .await
-            .unwrap();
+        server.create_database(&db, Some(template)).await.unwrap();
         let client = server.connect(&db).await.unwrap();
-        let w = measure(&client, spec).await.unwrap();
-        counters.push(w.counters);
+        counters.push(measured(&client).await);
         drop(client);
         server.drop_database(&db).await.unwrap();
     }
     assert!(counters[0].wal_records > 0 && counters[0].wal_bytes > 0);
     assert_eq!(counters[0], counters[1]);
     assert_eq!(counters[1], counters[2]);
-    server.shutdown().await.unwrap();
 }
 
 /// The same update on two designs that differ by an index on the updated column:
@@ -186,27 +184,11 @@ async fn wal_counters_repeat_exactly_on_identical_clones() {
 #[tokio::test]
 async fn an_index_on_the_updated_column_makes_every_update_non_hot() {
     let scenario = scenario_file("shop_updates.toml");
-    let server = common::server().await;
     let shutdown = Shutdown::new();
-    let opts = LoadOptions {
-        rows: 1000,
-        seed: 42,
-        quiet: true,
-        clones: 2,
-    };
-    let loaded = load(&server, &scenario.load, &opts, &shutdown)
-        .await
-        .unwrap();
+    let (server, template) = loaded(&scenario, 1000).await;
     let config = quick();
     let progress = Progress::new(true);
-    let mut m = Measurer::new(
-        &server,
-        &loaded.template,
-        &scenario,
-        &config,
-        &shutdown,
-        &progress,
-    );
+    let mut m = Measurer::new(&server, &template, &scenario, &config, &shutdown, &progress);
     let c = m.comparison(&scenario.comparisons[0]).await.unwrap();
     for v in &c.variants {
         assert_eq!(v.status, VariantStatus::Ok, "{}", v.name);
@@ -256,27 +238,10 @@ async fn an_index_on_the_updated_column_makes_every_update_non_hot() {
 #[tokio::test]
 async fn update_counters_repeat_exactly_on_identical_clones() {
     let scenario = scenario_file("shop_updates.toml");
-    let server = common::server().await;
-    let shutdown = Shutdown::new();
-    let opts = LoadOptions {
-        rows: 1000,
-        seed: 42,
-        quiet: true,
-        clones: 2,
-    };
-    let loaded = load(&server, &scenario.load, &opts, &shutdown)
-        .await
-        .unwrap();
+    let (server, template) = loaded(&scenario, 1000).await;
     let layout = &scenario.layouts["roomy_total_indexed"];
     let update = layout.update.as_ref().unwrap();
-    let mut counters = Vec::new();
-    for _ in 0..3 {
-        let db = server.unique_name("c");
-        server
-            .create_database(&db, Some(&loaded.template))
-            .await
-            .unwrap();
-        let client = server.connect(&db).await.unwrap();
+    repeats_on_three_clones(&server, &template, async |client| {
         for (sql, _) in &layout.statements {
             client.batch_execute(sql).await.unwrap();
         }
@@ -284,16 +249,12 @@ async fn update_counters_repeat_exactly_on_identical_clones() {
             .batch_execute("VACUUM (FREEZE, ANALYZE) shop.orders")
             .await
             .unwrap();
-        let w = measure_update(&client, update, "shop.orders", 2)
+        measure_update(client, update, "shop.orders", 2)
             .await
-            .unwrap();
-        counters.push(w.counters);
-        drop(client);
-        server.drop_database(&db).await.unwrap();
-    }
-    assert!(counters[0].wal_records > 0 && counters[0].wal_bytes > 0);
-    assert_eq!(counters[0], counters[1]);
-    assert_eq!(counters[1], counters[2]);
+            .unwrap()
+            .counters
+    })
+    .await;
     server.shutdown().await.unwrap();
 }
 
@@ -303,27 +264,11 @@ async fn update_counters_repeat_exactly_on_identical_clones() {
 #[tokio::test]
 async fn seeds_tag_an_experiment_in_each_design_and_time_partition_planning() {
     let scenario = catalog::builtin("seeds").unwrap();
-    let server = common::server().await;
     let shutdown = Shutdown::new();
-    let opts = LoadOptions {
-        rows: 20_000,
-        seed: 42,
-        quiet: true,
-        clones: 2,
-    };
-    let loaded = load(&server, &scenario.load, &opts, &shutdown)
-        .await
-        .unwrap();
+    let (server, template) = loaded(&scenario, 20_000).await;
     let config = quick();
     let progress = Progress::new(true);
-    let mut m = Measurer::new(
-        &server,
-        &loaded.template,
-        &scenario,
-        &config,
-        &shutdown,
-        &progress,
-    );
+    let mut m = Measurer::new(&server, &template, &scenario, &config, &shutdown, &progress);
     let mut results = Vec::new();
     for c in scenario
         .select(Some(
@@ -395,7 +340,7 @@ async fn seeds_tag_an_experiment_in_each_design_and_time_partition_planning() {
 }
 
 /// A run with one layout on one variant: `heap` bytes, `wal` WAL bytes for the
-/// first write, and multi-row batch times around `batch_ms`.
+/// first write (and the first update), and batch times around `batch_ms`.
 fn priced_run(heap: u64, wal: u64, batch_ms: f64) -> querylab::results::RunResults {
     use common::results::{comparison, dataset, run, server, variant};
     use querylab::results::{
@@ -442,20 +387,26 @@ fn priced_run(heap: u64, wal: u64, batch_ms: f64) -> querylab::results::RunResul
         }),
         ..LayoutCost::default()
     }];
+    // Its update: the same figures, per change.
+    d.layouts[0].updates = d.layouts[0].writes.clone().map(|w| WriteCost {
+        description: "raise".into(),
+        ..w
+    });
     run(vec![d])
 }
 
 #[test]
-fn check_gates_layout_bytes_wal_and_write_time() {
+fn check_gates_layout_bytes_wal_and_write_and_update_time() {
     use querylab::check::{CheckOptions, FindingKind, compare};
     let opts = CheckOptions::default();
-    let kinds = |r: &querylab::check::CheckReport| -> Vec<FindingKind> {
+    let of = |r: &querylab::check::CheckReport, prefix: &str| -> Vec<FindingKind> {
         r.verdicts
             .iter()
-            .filter(|v| v.variant.starts_with("writes layout wide"))
+            .filter(|v| v.variant.starts_with(prefix))
             .flat_map(|v| v.findings.iter().map(|f| f.kind))
             .collect()
     };
+    let kinds = |r: &querylab::check::CheckReport| of(r, "writes layout wide");
     let base = priced_run(1_000_000, 190_000, 20.0);
     // The same figures (within the tolerances): nothing to say.
     let same = compare(&base, &priced_run(1_004_000, 192_000, 20.0), &opts);
@@ -472,4 +423,15 @@ fn check_gates_layout_bytes_wal_and_write_time() {
         assert!(k.contains(&want), "{want:?} in {k:?}");
     }
     assert!(worse.regressions >= 2, "{}", worse.regressions);
+    // The update is judged the same way, in verdicts of its own.
+    let u = |r| of(r, "updates layout wide");
+    assert!(u(&same).is_empty(), "{:?}", u(&same));
+    let k = u(&worse);
+    for want in [FindingKind::WalUp, FindingKind::Slower] {
+        assert!(k.contains(&want), "update: {want:?} in {k:?}");
+    }
+    assert!(
+        !k.contains(&FindingKind::BytesUp),
+        "bytes are the writes' verdict's"
+    );
 }
