@@ -222,6 +222,8 @@ fn with_advised(c: &Comparison, advice: &Advice) -> (Comparison, Option<IndexSet
         description: "querylab advise's set".into(),
         ddl,
         write_table: None,
+        write_rows: None,
+        update: None,
         pos: Pos::default(),
     };
     out.variants.push(Variant {

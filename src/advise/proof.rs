@@ -86,6 +86,7 @@ pub async fn round(
                     .write_rows
                     .clone()
                     .filter(|_| ref_set.write_table.as_ref() == Some(&t.write_table)),
+                update: None,
                 pos: Pos::default(),
             },
         );

@@ -27,8 +27,32 @@ pub struct Layout {
     pub write_table: Option<String>,
     /// SQL returning the rows inserted into `write_table`.
     pub write_rows: Option<String>,
+    /// A change to existing rows, measured beside the inserts.
+    pub update: Option<Update>,
     /// Where `[layouts.NAME]` is written.
     pub pos: Pos,
+}
+
+/// A change to existing rows (`[layouts.NAME.update]`, `[index_sets.NAME.update]`),
+/// measured like the inserts: once per batch row as a prepared statement, and once
+/// for the whole batch, read from the temp table [`Update::BATCH`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Update {
+    /// What the change is.
+    pub description: String,
+    /// SQL returning the batch, one row per change.
+    pub rows: String,
+    /// One row's change: `$1`, `$2`, … are the batch row's columns.
+    pub single: String,
+    /// The whole batch's change, reading [`Update::BATCH`].
+    pub multi: String,
+    /// Where the update is written.
+    pub pos: Pos,
+}
+
+impl Update {
+    /// The temp table holding the batch while `multi` runs.
+    pub const BATCH: &'static str = "querylab_batch";
 }
 
 impl Resolver<'_> {
@@ -74,11 +98,49 @@ impl Resolver<'_> {
                     tables: d.tables.clone(),
                     write_table: d.write_table.clone(),
                     write_rows: d.write_rows.clone(),
+                    update: self.update(&format!("layout {name}"), d.update.as_ref())?,
                     pos: self.pos(def),
                 },
             );
         }
         Ok(out)
+    }
+
+    /// A `[… .update]` table, checked: every statement given, `multi` reading the batch.
+    pub(super) fn update(
+        &self,
+        owner: &str,
+        def: Option<&Spanned<model::UpdateDef>>,
+    ) -> Result<Option<Update>> {
+        let Some(def) = def else {
+            return Ok(None);
+        };
+        let d = def.get_ref();
+        for (key, sql) in [
+            ("rows", &d.rows),
+            ("single", &d.single),
+            ("multi", &d.multi),
+        ] {
+            if sql.trim().is_empty() {
+                return Err(self.err(def, format!("{owner}: update.{key} is empty; give it SQL")));
+            }
+        }
+        if !d.multi.contains(Update::BATCH) {
+            return Err(self.err(
+                def,
+                format!(
+                    "{owner}: update.multi does not read the batch; change the rows of {} (the rows query's answer) in one statement",
+                    Update::BATCH
+                ),
+            ));
+        }
+        Ok(Some(Update {
+            description: d.description.clone(),
+            rows: d.rows.trim().trim_end_matches(';').to_string(),
+            single: d.single.trim().to_string(),
+            multi: d.multi.trim().to_string(),
+            pos: self.pos(def),
+        }))
     }
 
     /// The layout a variant names, or an error at the name listing the defined ones.

@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::load::{DataSource, Fixture, FixtureKind, LoadSpec};
 use crate::results::ResultOrder;
 use crate::schema::{self, SqlFile};
-pub use layouts::Layout;
+pub use layouts::{Layout, Update};
 pub use model::{Mode, ResultExpectation};
 pub use workload::Workload;
 
@@ -101,6 +101,8 @@ pub struct IndexSet {
     pub write_table: Option<String>,
     /// SQL returning the rows inserted into `write_table` (default: copies of its rows).
     pub write_rows: Option<String>,
+    /// A change to existing rows, measured beside the inserts.
+    pub update: Option<Update>,
     /// Where the set is defined (for errors when its DDL fails on a server).
     pub pos: Pos,
 }
@@ -465,6 +467,7 @@ impl Resolver<'_> {
                 ddl: Vec::new(),
                 write_table: None,
                 write_rows: None,
+                update: None,
                 pos: Pos::default(),
             },
         );
@@ -501,6 +504,7 @@ impl Resolver<'_> {
                     ddl,
                     write_table: d.write_table.clone(),
                     write_rows: d.write_rows.clone(),
+                    update: self.update(&format!("index set {name}"), d.update.as_ref())?,
                     pos: self.pos(def),
                 },
             );

@@ -95,6 +95,9 @@ pub struct IndexSetDef {
     /// SQL returning the batch of rows inserted into `write_table` (instead of copies
     /// of its own rows), for tables whose keys copies would collide on.
     pub write_rows: Option<String>,
+    /// A change to existing rows whose cost the set is about (a status transition
+    /// under an index on the status).
+    pub update: Option<Spanned<UpdateDef>>,
 }
 
 /// `[layouts.NAME]`: a table design derived from the loaded data on a clone.
@@ -115,6 +118,27 @@ pub struct LayoutDef {
     pub write_table: Option<String>,
     /// SQL returning the batch inserted into `write_table` (default: copies of its rows).
     pub write_rows: Option<String>,
+    /// A change to existing rows whose cost the design is about (renaming what is
+    /// copied, tagging one experiment).
+    pub update: Option<Spanned<UpdateDef>>,
+}
+
+/// `[layouts.NAME.update]` / `[index_sets.NAME.update]`: a change measured like the
+/// inserts, as one statement per batch row and as one statement for the whole batch.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateDef {
+    /// What the change is, e.g. `start a pending job`.
+    #[serde(default)]
+    pub description: String,
+    /// SQL returning the batch, one row per change; its columns are the parameters
+    /// `$1`, `$2`, … of `single`.
+    pub rows: String,
+    /// The change of one batch row, a prepared statement run once per row.
+    pub single: String,
+    /// The whole batch's change in one statement, reading the batch from the temp
+    /// table `querylab_batch` (the `rows` query's answer).
+    pub multi: String,
 }
 
 /// `[[comparison]]`: variants of one question.

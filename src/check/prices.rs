@@ -7,7 +7,9 @@
 //! - `writes LAYOUT (single-row)`: bytes per table and the WAL counters, gated as
 //!   strictly as they repeat (see `docs/check.md`), and the single-row INSERT
 //!   batch time, judged statistically like a latency;
-//! - `writes LAYOUT (multi-row)`: the multi-row INSERT batch time, likewise.
+//! - `writes LAYOUT (multi-row)`: the multi-row INSERT batch time, likewise;
+//! - `updates LAYOUT (single-row)` and `(multi-row)`: the same for its `update`
+//!   (version 4): WAL per change gated like the inserts', times judged alike.
 //!
 //! Files without these fields (versions 1 and 2) give no verdicts here.
 
@@ -25,6 +27,7 @@ struct Priced<'a> {
     comparison: String,
     tables: &'a [TableBytes],
     writes: Option<&'a WriteCost>,
+    updates: Option<&'a WriteCost>,
 }
 
 fn priced(d: &Dataset) -> Vec<Priced<'_>> {
@@ -47,16 +50,22 @@ fn priced(d: &Dataset) -> Vec<Priced<'_>> {
                 comparison,
                 tables: &l.tables,
                 writes: l.writes.as_ref(),
+                updates: l.updates.as_ref(),
             });
         }
     }
-    for s in d.index_sets.iter().filter(|s| s.writes.is_some()) {
+    for s in d
+        .index_sets
+        .iter()
+        .filter(|s| s.writes.is_some() || s.updates.is_some())
+    {
         if let Some(comparison) = first(None, &s.name) {
             out.push(Priced {
                 what: format!("index set {}", s.name),
                 comparison,
                 tables: &s.tables,
                 writes: s.writes.as_ref(),
+                updates: s.updates.as_ref(),
             });
         }
     }
@@ -81,31 +90,56 @@ pub(crate) fn drafts(b: &Dataset, c: &Dataset, opts: &CheckOptions) -> Vec<Draft
                 table_bytes(&mut single, bt, t, opts);
             }
         }
-        let (Some(bw), Some(cw)) = (old.writes, cur.writes) else {
-            out.push(Draft {
+        match (old.writes, cur.writes) {
+            (Some(bw), Some(cw)) => {
+                out.extend(write_drafts(c, &cur, "writes", single, bw, cw, opts))
+            }
+            _ => out.push(Draft {
                 verdict: single,
                 raw: None,
                 stable: false,
-            });
-            continue;
-        };
-        wal(&mut single, bw, cw, opts);
-        out.push(Draft {
+            }),
+        }
+        if let (Some(bw), Some(cw)) = (old.updates, cur.updates) {
+            let single = Verdict::new(
+                &c.key,
+                &cur.comparison,
+                &format!("updates {} (single-row)", cur.what),
+            );
+            out.extend(write_drafts(c, &cur, "updates", single, bw, cw, opts));
+        }
+    }
+    out
+}
+
+/// The two drafts of one kind of write (`writes` or `updates`): `single` gets the
+/// WAL counters and the single-row batch time; a second verdict, the multi-row time.
+fn write_drafts(
+    c: &Dataset,
+    cur: &Priced<'_>,
+    kind: &str,
+    mut single: Verdict,
+    bw: &WriteCost,
+    cw: &WriteCost,
+    opts: &CheckOptions,
+) -> [Draft; 2] {
+    wal(&mut single, bw, cw, opts);
+    [
+        Draft {
             verdict: single,
             raw: timing::measure(&bw.single.samples_ns, &cw.single.samples_ns),
             stable: false,
-        });
-        out.push(Draft {
+        },
+        Draft {
             verdict: Verdict::new(
                 &c.key,
                 &cur.comparison,
-                &format!("writes {} (multi-row)", cur.what),
+                &format!("{kind} {} (multi-row)", cur.what),
             ),
             raw: timing::measure(&bw.multi.samples_ns, &cw.multi.samples_ns),
             stable: false,
-        });
-    }
-    out
+        },
+    ]
 }
 
 /// Bytes of one table (heap + TOAST + indexes): deterministic on the same data.
@@ -136,7 +170,7 @@ fn table_bytes(v: &mut Verdict, b: &TableBytes, c: &TableBytes, opts: &CheckOpti
     }
 }
 
-/// WAL records and bytes of the first multi-row write on a fresh clone.
+/// WAL records and bytes of the first multi-row write (or update) on a fresh clone.
 fn wal(v: &mut Verdict, b: &WriteCost, c: &WriteCost, opts: &CheckOptions) {
     for (name, old, new) in [
         ("WAL bytes", b.counters.wal_bytes, c.counters.wal_bytes),

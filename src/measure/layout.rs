@@ -22,7 +22,7 @@ use super::setup::{Session, bound_setup, setup_failure};
 use super::stop::{Failed, Stop};
 use super::writes::{self, WriteSpec};
 use super::{Measurer, storage};
-use crate::catalog::{Layout, Mode, NO_INDEX, Variant};
+use crate::catalog::{Layout, Mode, NO_INDEX, Update, Variant};
 use crate::error::Error;
 use crate::results::{LayoutCost, WriteCost};
 
@@ -178,44 +178,67 @@ pub(super) async fn write_costs(m: &mut Measurer<'_>, s: &Session) -> Result<(),
         repetitions: m.config.write_repetitions,
     };
     if let Some(name) = &v.layout {
-        let layout = &m.scenario.layouts[name];
-        let pending = m
-            .mem
-            .layout_costs
-            .get(name)
-            .is_some_and(|c| c.writes.is_none());
-        if let (Some(table), true, true) = (&layout.write_table, pending, v.index_set == NO_INDEX) {
+        if v.index_set != NO_INDEX {
+            return Ok(());
+        }
+        let layout = m.scenario.layouts[name].clone();
+        let Some(cost) = m.mem.layout_costs.get(name) else {
+            return Ok(());
+        };
+        let (insert_due, update_due) = (cost.writes.is_none(), cost.updates.is_none());
+        let what = format!("layout {name}");
+        if let (Some(table), true) = (&layout.write_table, insert_due) {
             let w = writes::measure(
                 &s.client,
                 spec(table.as_str(), layout.write_rows.as_deref()),
             )
             .await
-            .map_err(|e| write_failure(m, &layout.pos, &format!("layout {name}"), e))?;
+            .map_err(|e| write_failure(m, &layout.pos, &what, e))?;
             if let Some(c) = m.mem.layout_costs.get_mut(name) {
                 c.writes = Some(w);
+            }
+        }
+        if let (Some(u), true) = (&layout.update, update_due) {
+            let about = layout
+                .write_table
+                .as_deref()
+                .or(layout.tables.first().map(String::as_str));
+            let w = update_cost(m, s, u, about, &what).await?;
+            if let Some(c) = m.mem.layout_costs.get_mut(name) {
+                c.updates = Some(w);
             }
         }
         return Ok(());
     }
     let set = m.scenario.index_sets[&v.index_set].clone();
-    let Some(table) = &set.write_table else {
+    let Some(cost) = m.mem.costs.get(&set.name) else {
         return Ok(());
     };
-    if m.mem
-        .costs
-        .get(&set.name)
-        .is_none_or(|c| c.writes.is_some())
-    {
-        return Ok(());
-    }
+    let (insert_due, update_due) = (cost.writes.is_none(), cost.updates.is_none());
     let what = format!("index set {}", set.name);
-    let with_set = writes::measure(&s.client, spec(table.as_str(), set.write_rows.as_deref()))
-        .await
-        .map_err(|e| write_failure(m, &set.pos, &what, e))?;
+    let table = set.write_table.as_deref().filter(|_| insert_due);
+    let with_set = match table {
+        Some(t) => Some(
+            writes::measure(&s.client, spec(t, set.write_rows.as_deref()))
+                .await
+                .map_err(|e| write_failure(m, &set.pos, &what, e))?,
+        ),
+        None => None,
+    };
+    // After the inserts (as on a layout) and before their baseline drops the indexes.
+    if let (Some(u), true) = (&set.update, update_due) {
+        let w = update_cost(m, s, u, set.write_table.as_deref(), &what).await?;
+        if let Some(c) = m.mem.costs.get_mut(&set.name) {
+            c.updates = Some(w);
+        }
+    }
+    let (Some(table), Some(with_set)) = (table, with_set) else {
+        return Ok(());
+    };
     let key = with_set.table.clone();
     if !m.mem.write_baselines.contains_key(&key) {
         drop_secondary_indexes(&s.client, &key).await?;
-        let b = writes::measure(&s.client, spec(table.as_str(), set.write_rows.as_deref()))
+        let b = writes::measure(&s.client, spec(table, set.write_rows.as_deref()))
             .await
             .map_err(|e| write_failure(m, &set.pos, &what, e))?;
         m.mem.write_baselines.insert(key.clone(), b);
@@ -232,6 +255,25 @@ pub(super) async fn write_costs(m: &mut Measurer<'_>, s: &Session) -> Result<(),
         c.baseline_writes = baseline;
     }
     Ok(())
+}
+
+/// The `update` of a layout or index set on `s`'s clone; a failure is the
+/// variant's, at the update's position.
+async fn update_cost(
+    m: &Measurer<'_>,
+    s: &Session,
+    u: &Update,
+    table: Option<&str>,
+    what: &str,
+) -> Result<WriteCost, Stop> {
+    writes::measure_update(
+        &s.client,
+        u,
+        table.unwrap_or_default(),
+        m.config.write_repetitions,
+    )
+    .await
+    .map_err(|e| write_failure(m, &u.pos, &format!("{what} update"), e))
 }
 
 /// Drops the table's indexes that back no constraint: what is left is the table

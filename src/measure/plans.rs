@@ -43,6 +43,50 @@ pub async fn plans(
     }
 }
 
+/// Plain `EXPLAIN`s per variant for its planning time: planning repeats within a
+/// few percent once the session's caches are warm, so a median of five is steady.
+const PLANNING_ROUNDS: usize = 5;
+
+/// Planning time of one sample's statements (summed), milliseconds: the median of
+/// [`PLANNING_ROUNDS`] `EXPLAIN (SUMMARY ON, FORMAT JSON)` passes on the variant's
+/// session, after its plans. A plain EXPLAIN plans without executing, so writing
+/// variants are safe; a fresh-clone variant (whose statements may need the ones
+/// before them to have run) takes it from the kept plan's capture instead. `None`
+/// when a statement cannot be planned on its own (it needs an earlier one to run).
+pub async fn planning_ms(s: &Session, kept_plan: &Value) -> Option<f64> {
+    if s.variant.mode == Mode::FreshClone {
+        return planning_of(kept_plan);
+    }
+    let units = s.exec.explain_units();
+    let mut rounds = Vec::with_capacity(PLANNING_ROUNDS);
+    for _ in 0..PLANNING_ROUNDS {
+        let mut total = 0.0;
+        for (sql, params) in units.iter().take(s.exec.statements_per_repetition()) {
+            if !explainable(sql) {
+                continue;
+            }
+            let refs: Vec<&(dyn postgres_types::ToSql + Sync)> = params
+                .iter()
+                .map(|p| p as &(dyn postgres_types::ToSql + Sync))
+                .collect();
+            let explained = format!("EXPLAIN (SUMMARY ON, FORMAT JSON) {sql}");
+            let v: Value = s.client.query_one(&explained, &refs).await.ok()?.get(0);
+            total += planning_of(&v)?;
+        }
+        rounds.push(total);
+    }
+    Some(crate::stats::median(&rounds))
+}
+
+/// Sum of the `Planning Time`s of an EXPLAIN output (`None` when it has none).
+fn planning_of(explain: &Value) -> Option<f64> {
+    let times: Vec<f64> = explain::parse(explain)
+        .iter()
+        .filter_map(|p| p.planning_ms)
+        .collect();
+    (!times.is_empty()).then(|| times.iter().sum())
+}
+
 /// `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)` of every statement execution of one
 /// sample, concatenated into one array. With `first_only`, N+1 repetitions are
 /// explained once (the kept plan); without, all are (for summed counters).

@@ -12,7 +12,7 @@
 //! ([`super::variant`]) and the criterion benches drive the same steps, so a bench
 //! times exactly what a run times.
 
-pub use super::plans::plans;
+pub use super::plans::{planning_ms, plans};
 pub use super::sample::{result, sample};
 pub use super::setup::{Params, Session, close, open, write_costs};
 pub use super::stop::{Failed, Stop, status_of};

@@ -125,6 +125,7 @@ pub(super) async fn measure_all(
             if slot.out.status == VariantStatus::Ok {
                 match session::plans(m, &s).await {
                     Ok((plan, counters)) => {
+                        slot.out.planning_ms = session::planning_ms(&s, &plan).await;
                         slot.out.plan = Some(plan);
                         slot.out.counters = Some(counters);
                     }

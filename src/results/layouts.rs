@@ -27,6 +27,9 @@ pub struct LayoutCost {
     /// Writes into its `write_table`, measured with no extra index set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub writes: Option<WriteCost>,
+    /// Its `update`: a change to existing rows, measured like the writes (version 4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updates: Option<WriteCost>,
 }
 
 /// One table's bytes, split the way the report stacks them.
@@ -54,20 +57,25 @@ impl TableBytes {
     }
 }
 
-/// Writes of a fixed batch into the loaded table, each in a rolled-back transaction.
+/// Writes of a fixed batch into the loaded table, each in a rolled-back transaction:
+/// inserts, or (version 4) the scenario's `update` of existing rows.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 pub struct WriteCost {
-    /// The table written (schema-qualified, quoted as PostgreSQL prints it).
+    /// The table written (schema-qualified, quoted as PostgreSQL prints it; for an
+    /// update, as `schema.table` from the top node of its plan).
     pub table: String,
-    /// Rows per batch.
+    /// Rows per batch (for an update: changes, one per key row).
     pub batch_rows: u64,
-    /// The batch as single-row prepared INSERTs, one round trip per row.
+    /// The batch as single-row prepared statements, one round trip per row.
     pub single: WriteSide,
-    /// The batch as one multi-row INSERT … SELECT.
+    /// The batch as one multi-row (set-based) statement.
     pub multi: WriteSide,
     /// The deterministic side, from `EXPLAIN (ANALYZE, WAL, BUFFERS)` of the
-    /// multi-row INSERT, the first write on the clone.
+    /// multi-row statement, the first of its kind on the clone.
     pub counters: WriteCounters,
+    /// What the update does, as the scenario describes it (version 4; empty for inserts).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
 }
 
 /// Timed repetitions of one way of writing the batch.
@@ -119,6 +127,12 @@ pub struct WriteCounters {
     pub wal_fpi: u64,
     /// Shared buffers dirtied.
     pub shared_dirtied: u64,
+    /// Table rows the statement updated, any table (version 4; updates only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tuples_updated: Option<u64>,
+    /// Of those, heap-only (HOT) updates: no index entry written (version 4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hot_updated: Option<u64>,
 }
 
 impl WriteCounters {

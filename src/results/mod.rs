@@ -330,6 +330,9 @@ pub struct IndexSetCost {
     /// The same writes with the table's secondary indexes dropped (version 3).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline_writes: Option<WriteCost>,
+    /// The set's `update` of existing rows, measured like the writes (version 4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updates: Option<WriteCost>,
 }
 
 /// One index and its size.
@@ -473,6 +476,10 @@ pub struct VariantResult {
     pub counters: Option<Counters>,
     /// The whole `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)` output, taken outside the samples.
     pub plan: Option<serde_json::Value>,
+    /// Planning time of one sample's statements, milliseconds: the median of a few
+    /// `EXPLAIN (SUMMARY)` passes outside the samples (version 4; absent when not taken).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub planning_ms: Option<f64>,
     /// Digest of the rows the variant returned.
     pub result: Option<ResultDigest>,
     /// Concurrent workload measurements (version 3; absent for single-client variants).
@@ -647,6 +654,7 @@ impl VariantResult {
             speedup: None,
             counters: None,
             plan: None,
+            planning_ms: None,
             result: None,
             workload: None,
         }

@@ -175,10 +175,16 @@ fn variant_table(c: &ComparisonResult, out: &mut String) {
         let (median, p95) = match (&v.status, v.stats) {
             (VariantStatus::Ok, Some(s)) => (
                 format!(
-                    "<b>{}</b><div class=\"muted\">{} – {}</div>",
+                    "<b>{}</b><div class=\"muted\">{} – {}</div>{}",
                     duration_ns(s.median_ns),
                     duration_ns(s.median_ci_low_ns),
-                    duration_ns(s.median_ci_high_ns)
+                    duration_ns(s.median_ci_high_ns),
+                    v.planning_ms
+                        .map(|p| format!(
+                            "<div class=\"muted\">planning {}</div>",
+                            duration_ns(p * 1e6)
+                        ))
+                        .unwrap_or_default()
                 ),
                 duration_ns(s.p95_ns),
             ),
@@ -310,7 +316,7 @@ fn index_sets(d: &Dataset, c: &ComparisonResult, out: &mut String) {
     out.push_str(
         "<h4>Index sets: space and write cost</h4><table class=\"indexes\"><thead><tr><th>Index set</th>\
          <th>Indexes</th><th class=\"num\">Size</th><th class=\"num\">Build</th><th class=\"num\">Insert rate</th>\
-         <th class=\"num\">vs no index</th></tr></thead><tbody>",
+         <th class=\"num\">vs no index</th><th>Update (per change)</th></tr></thead><tbody>",
     );
     for s in sets {
         let indexes = if s.indexes.is_empty() {
@@ -359,10 +365,13 @@ fn index_sets(d: &Dataset, c: &ComparisonResult, out: &mut String) {
         let _ = write!(
             out,
             "<tr><td>{}</td><td>{indexes}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
-             <td class=\"num\">{rate}</td><td class=\"num\">{cost}</td></tr>",
+             <td class=\"num\">{rate}</td><td class=\"num\">{cost}</td><td>{}</td></tr>",
             esc(&s.name),
             bytes(s.bytes),
-            seconds(s.build_seconds)
+            seconds(s.build_seconds),
+            s.updates
+                .as_ref()
+                .map_or_else(|| "–".into(), |w| esc(&super::layouts::update(w)))
         );
     }
     out.push_str("</tbody></table>");
