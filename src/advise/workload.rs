@@ -203,13 +203,9 @@ pub async fn bind(scratch: &Scratch, s: &Statement) -> Result<Statement> {
             return Ok(s.clone());
         }
         return Err(Error::Invalid(format!(
-            "{}: the statement uses ${} but has no parameters; put a line `-- {PARAMS_MARK} SELECT … AS a, …` right before it, whose first row's columns bind $1…${uses} in order",
+            "{}: the statement uses {} but has no parameters; put a line `-- {PARAMS_MARK} SELECT … AS a, …` right before it, whose first row's columns bind them in order",
             s.origin,
-            if uses == 1 {
-                "1".to_string()
-            } else {
-                format!("1…${uses}")
-            }
+            dollars(uses)
         )));
     };
     let msgs = scratch.client.simple_query(&p.sql).await.map_err(|e| {
@@ -223,16 +219,19 @@ pub async fn bind(scratch: &Scratch, s: &Statement) -> Result<Statement> {
     let (columns, rows) = text_rows(&msgs);
     if rows.is_empty() {
         return Err(Error::Invalid(format!(
-            "{}: the params query returned no row; it must return a row whose columns bind $1…${uses} of the statement at {}",
-            p.origin, s.origin
+            "{}: the params query returned no row; it must return a row whose columns bind {} of the statement at {}",
+            p.origin,
+            dollars(uses),
+            s.origin
         )));
     }
     if columns.len() < uses {
         return Err(Error::Invalid(format!(
-            "{}: the params query returns {} column(s) but the statement at {} uses $1…${uses}; return one column per parameter, in order",
+            "{}: the params query returns {} column(s) but the statement at {} uses {}; return one column per parameter, in order",
             p.origin,
             columns.len(),
-            s.origin
+            s.origin,
+            dollars(uses)
         )));
     }
     let names = &columns[..uses];
@@ -291,6 +290,15 @@ fn from_sql(id: &str, sql: &str, pos: Pos) -> Comparison {
             pos,
         }],
         pos,
+    }
+}
+
+/// `$1` or `$1…$n`.
+fn dollars(n: usize) -> String {
+    if n == 1 {
+        "$1".into()
+    } else {
+        format!("$1…${n}")
     }
 }
 
