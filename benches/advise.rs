@@ -11,7 +11,7 @@
 use std::time::Instant;
 
 use querylab::advise::proof::Bench;
-use querylab::advise::workload::Statement;
+use querylab::advise::workload::{Source, Statement};
 use querylab::advise::{AdviseOptions, advise_on, default_measure};
 use querylab::catalog::{self, Comparison, IndexSet, NO_INDEX, Pos, Variant};
 use querylab::env::EnvConfig;
@@ -110,6 +110,7 @@ fn main() {
                     id: c.id.clone(),
                     origin: c.id.clone(),
                     base: c.clone(),
+                    source: Source::Comparison,
                 };
                 let t = Instant::now();
                 let advice =

@@ -151,6 +151,8 @@ struct AdviseArgs {
     #[arg(long)]
     scenario: Option<String>,
     /// Advise on the statements of this SQL file instead (on the scenario's data).
+    /// A statement using $1…$n takes them from a line `-- params: SELECT …` right
+    /// before it: the query's first row's columns bind $1…$n in order.
     #[arg(long)]
     sql: Option<PathBuf>,
     /// Most disk the recommended index set may take, MiB.

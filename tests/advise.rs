@@ -1,8 +1,10 @@
-//! `querylab advise` against a real PostgreSQL, with HypoPG screening and without:
-//! an expression index, a GIN index and a partial index proposed, built on clones,
-//! proven faster with the same rows and chosen; the TOML block parses back as an
-//! index set; the duplicate finder on seed 003's documented set; bad input as one
-//! line with nothing left behind.
+//! `querylab advise` against a real PostgreSQL, with HypoPG screening and without
+//! (switched off, and refused to a role that is not a superuser): an expression
+//! index, a GIN index and a partial index proposed, built on clones, proven faster
+//! with the same rows and chosen; `--sql` statements with parameters; the TOML
+//! block parses back as an index set; the duplicate finder on seed 003's documented
+//! set; unused indexes from `idx_scan`; bad input as one line with nothing left
+//! behind.
 use crate::common;
 
 use std::path::{Path, PathBuf};
@@ -251,6 +253,13 @@ async fn seed_003s_documented_set_has_duplicates_and_an_index_on_the_primary_key
     );
     for h in &a.health {
         assert!(h.bytes > 0, "{h:?}");
+        assert!(h.idx_scan.is_some(), "{h:?}");
+    }
+    // Unused: executing the statement scanned it zero times; it has a write cost.
+    for h in a.health.iter().filter(|h| h.kind == HealthKind::Unused) {
+        assert_eq!(h.idx_scan, Some(0), "{h:?}");
+        assert_eq!(h.in_plans, Some(false), "{h:?}");
+        assert!(h.write_rows_per_second.is_some(), "{h:?}");
     }
     // What the findings cost writes on experiment_tags: measured with and without.
     let (with, without) = covering.write_rows_per_second.expect("write cost");
@@ -358,4 +367,188 @@ async fn on_a_url_server_nothing_is_built_outside_its_clones() {
         Vec::<String>::new(),
         "no clone, scratch or template left"
     );
+}
+
+/// A `--sql` statement with `$1`, `$2` takes them from the `-- params:` line right
+/// before it, like a comparison's params query: its candidate index is built,
+/// proven with the same rows, and chosen; the proof rounds ran with those values.
+#[tokio::test]
+async fn a_sql_file_statement_takes_its_params_from_the_line_before_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut cfg = config(tmp.path(), false);
+    let sql = dir().join("params.sql");
+    cfg.sql_file = Some(sql.clone());
+    let r = run(&cfg, "advise.toml").await;
+    let a = r.advice.as_ref().unwrap();
+    let id = format!("{}:5", sql.display());
+    let s = statement(a, &id);
+    let c = s
+        .candidates
+        .iter()
+        .find(|c| c.kind == CandidateKind::Expression && c.ddl[0].contains("lower(name)"))
+        .unwrap_or_else(|| panic!("no lower(name) candidate: {:#?}", s.candidates));
+    assert!(c.built && c.used, "{c:#?}");
+    assert_eq!(c.same_rows, Some(true));
+    assert!(c.speedup.is_some_and(|x| x > 1.0), "{c:#?}");
+    assert!(a.chosen.iter().any(|ch| ch.serves.contains(&id)), "{a:#?}");
+    let w = &a.whole_set[0];
+    assert_eq!(w.same_rows, Some(true));
+    // Every variant of the proof rounds bound the params line's first row.
+    let mut rounds = 0;
+    for cmp in &r.datasets[0].comparisons {
+        for v in &cmp.variants {
+            assert_eq!(v.params, ["user4242", "4241"], "{}/{}", cmp.id, v.name);
+            rounds += 1;
+        }
+    }
+    assert!(rounds >= 3, "{rounds} variants measured");
+}
+
+/// `idx_scan` counts what executing the workload scanned: an index only the
+/// planner probed (for a column's end values) or only a plan that never ran named
+/// is not counted; the one the statements read is.
+#[tokio::test]
+async fn index_usage_counts_executions_not_planner_probes() {
+    let server = common::server().await;
+    let db = server.unique_name("usage");
+    server.create_database(&db, None).await.unwrap();
+    let client = server.connect(&db).await.unwrap();
+    client
+        .batch_execute(
+            "CREATE TABLE t (id int PRIMARY KEY, a int, b int, c int);
+             INSERT INTO t SELECT g, g, g, g FROM generate_series(1, 100000) g;
+             CREATE INDEX t_a ON t (a); CREATE INDEX t_b ON t (b); CREATE INDEX t_c ON t (c);
+             CREATE TABLE empty (x int);
+             ANALYZE t; ANALYZE empty;",
+        )
+        .await
+        .unwrap();
+    let statements = [
+        // Reads t_a; the planner probes t_b for b's lowest value, and reads none of it.
+        "SELECT count(*) FROM t WHERE a > 99990 AND b > 10".to_string(),
+        // The plan names t_c in an InitPlan that never runs: empty has no row.
+        "SELECT * FROM empty WHERE x = (SELECT b FROM t WHERE c = 5)".to_string(),
+        // Does not run here (another schema): left out.
+        "SELECT * FROM nowhere.t".to_string(),
+    ];
+    let version = server.info().version_num;
+    let u = querylab::advise::health::usage(&client, &statements, version)
+        .await
+        .unwrap();
+    assert_eq!(u.ran, 2);
+    assert_eq!(u.scans.get("t_a"), Some(&1), "{u:?}");
+    assert_eq!(u.scans.get("t_b"), Some(&0), "{u:?}");
+    assert_eq!(u.scans.get("t_c"), Some(&0), "{u:?}");
+    assert!(
+        u.in_plans("public.t_a") && u.in_plans("public.t_c"),
+        "{u:?}"
+    );
+    assert!(!u.in_plans("public.t_b"), "{u:?}");
+    // The planner did probe t_b: plain counters would call it used.
+    let raw: i64 = client
+        .query_one(
+            "SELECT idx_scan FROM pg_stat_user_indexes WHERE indexrelname = 't_b'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(raw > 0, "the planner's probes show in idx_scan");
+    drop(client);
+    server.drop_database(&db).await.unwrap();
+}
+
+/// On a url server where querylab's role is not a superuser (a managed database),
+/// `CREATE EXTENSION hypopg` is refused: advise says in one line that screening is
+/// off and why, and proves its candidates by real builds.
+#[tokio::test]
+async fn a_role_that_may_not_create_hypopg_gets_real_builds_and_one_line_why() {
+    let cluster = common::cluster::TestCluster::start();
+    let admin = cluster.admin("postgres").await;
+    admin
+        .batch_execute("CREATE ROLE advisor LOGIN CREATEDB PASSWORD 'advisor-pw'")
+        .await
+        .unwrap();
+    let packaged: bool = admin
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'hypopg')",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let tmp = cli::shared_tempdir();
+    let out = cli::run(
+        cli::querylab(tmp.path())
+            .args(["advise", "--quiet", "--backend", "url", "--database-url"])
+            .arg(cluster.url("advisor", Some("advisor-pw"), "postgres"))
+            .arg("--scenario")
+            .arg(dir().join("advise.toml"))
+            .args(["--only", "users.by_lower_name", "--top-k", "2", "--out"])
+            .arg(tmp.path().join("out")),
+        Duration::from_secs(300),
+    );
+    assert_eq!(out.code(), Some(0), "{}", out.stderr);
+    let first = out.stdout.lines().next().unwrap_or_default();
+    let why = if packaged {
+        "permission denied to create extension \"hypopg\": HypoPG is not a trusted extension"
+    } else {
+        "the server has no HypoPG extension"
+    };
+    assert!(
+        first.starts_with("screening: screening is off (") && first.contains(why),
+        "{first}"
+    );
+    let r = RunResults::read(&tmp.path().join("out/results.json")).unwrap();
+    let a = r.advice.as_ref().unwrap();
+    assert_eq!(format!("screening: {}", a.screening), first);
+    let s = statement(a, "users.by_lower_name");
+    assert!(s.candidates.iter().all(|c| c.hypothetical_cost.is_none()));
+    let c = s
+        .candidates
+        .iter()
+        .find(|c| c.kind == CandidateKind::Expression)
+        .expect("an expression candidate");
+    assert!(c.built && c.used && c.same_rows == Some(true), "{c:#?}");
+    assert!(!a.chosen.is_empty(), "{a:#?}");
+    assert_eq!(cluster.querylab_databases().await, Vec::<String>::new());
+}
+
+#[test]
+fn bad_params_in_a_sql_file_are_one_line_naming_the_line() {
+    let tmp = cli::shared_tempdir();
+    let scenario = dir().join("advise.toml");
+    for (file, at, what) in [
+        (
+            "params_missing.sql",
+            3,
+            "has no parameters; put a line `-- params:",
+        ),
+        ("params_fails.sql", 1, "column \"nope\" does not exist"),
+        (
+            "params_short.sql",
+            1,
+            "returns 1 column(s) but the statement",
+        ),
+    ] {
+        let sql = dir().join(file);
+        let out = cli::run(
+            cli::querylab(tmp.path())
+                .args(["advise", "--quiet", "--backend", "local", "--scenario"])
+                .arg(&scenario)
+                .arg("--sql")
+                .arg(&sql)
+                .arg("--out")
+                .arg(tmp.path().join("out")),
+            Duration::from_secs(180),
+        );
+        assert_eq!(out.code(), Some(2), "{file}: {}", out.stderr);
+        let lines = out.error_lines();
+        assert_eq!(lines.len(), 1, "{file}: {}", out.stderr);
+        assert!(
+            lines[0].contains(&format!("{}:{at}", sql.display())) && lines[0].contains(what),
+            "{file}: {}",
+            lines[0]
+        );
+    }
 }

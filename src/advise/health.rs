@@ -1,6 +1,7 @@
 //! Health findings on the scenario's own index sets: exact duplicates, indexes whose
 //! keys are a leading prefix of another's, indexes that repeat the primary key, and
-//! indexes no workload statement used — each with its size and what the flagged
+//! indexes that running the workload never scanned (`idx_scan = 0` in
+//! `pg_stat_user_indexes`, see [`usage`]) — each with its size and what the flagged
 //! indexes cost inserts into their table. Each set is built on its own clone.
 
 use std::collections::BTreeMap;
@@ -151,7 +152,7 @@ pub fn redundant(all: &[IndexDef], own: &[String]) -> Vec<(String, HealthKind, S
 }
 
 /// Checks `set` on its own clone of `template`: redundancy, and which of its
-/// indexes none of `statements` (parameters inlined) uses.
+/// indexes the executions of `statements` (parameters inlined) never scanned.
 pub async fn check_set(
     server: &Server,
     template: &str,
@@ -182,29 +183,14 @@ pub async fn check_set(
             .into_iter()
             .map(|(n, k, by)| (n, k, Some(by)))
             .collect();
-        let mut used: Vec<String> = Vec::new();
-        for sql in statements {
-            // A statement that does not plan here (another schema) uses nothing.
-            if let Ok(row) = client
-                .query_one(&format!("EXPLAIN (FORMAT JSON) {sql}"), &[])
-                .await
-            {
-                let plan: serde_json::Value = row.get(0);
-                for s in crate::explain::parse(&plan) {
-                    for n in s.root.walk() {
-                        if let Some(i) = &n.index {
-                            used.push(i.clone());
-                        }
-                    }
+        let usage = usage(&client, statements, server.info().version_num).await?;
+        if usage.ran > 0 {
+            for name in &own {
+                if usage.scans.get(name).copied().unwrap_or(0) == 0
+                    && !flagged.iter().any(|f| &f.0 == name)
+                {
+                    flagged.push((name.clone(), HealthKind::Unused, None));
                 }
-            }
-        }
-        for name in &own {
-            let short = name.rsplit('.').next().unwrap_or(name);
-            if !used.iter().any(|u| u == short || u == name)
-                && !flagged.iter().any(|f| &f.0 == name)
-            {
-                flagged.push((name.clone(), HealthKind::Unused, None));
             }
         }
         // What the flagged indexes cost inserts: with the set as is, and with them dropped.
@@ -249,6 +235,8 @@ pub async fn check_set(
                     bytes: i.bytes,
                     table: i.table.clone(),
                     write_rows_per_second: writes.get(&i.table).copied(),
+                    idx_scan: (usage.ran > 0).then(|| usage.scans.get(&name).copied().unwrap_or(0)),
+                    in_plans: Some(usage.in_plans(&name)),
                 })
             })
             .collect())
@@ -256,6 +244,117 @@ pub async fn check_set(
     .await;
     server.drop_database(&db).await?;
     r
+}
+
+/// What the workload did with the indexes of a health clone.
+#[derive(Debug, Default)]
+pub struct Usage {
+    /// Statements that ran to the end.
+    pub ran: usize,
+    /// Index scans by the statements' executions (planning's own probes taken
+    /// out), by schema-qualified index name.
+    pub scans: BTreeMap<String, u64>,
+    /// Index names (as plans print them) some statement's plan uses.
+    pub planned: Vec<String>,
+}
+
+impl Usage {
+    /// Some statement's plan names `index` (schema-qualified).
+    pub fn in_plans(&self, index: &str) -> bool {
+        let short = index.rsplit('.').next().unwrap_or(index);
+        self.planned.iter().any(|u| u == short || u == index)
+    }
+}
+
+/// Runs each of `statements` once on `client` (in a transaction rolled back, so a
+/// writing statement leaves the clone as it was) and reads `idx_scan` of every
+/// index before and after. The planner itself scans an index when it probes a
+/// column's actual end values (`get_actual_variable_range`), so a pass of plain
+/// `EXPLAIN`s first counts those probes, and they are taken out: what remains is
+/// what executing the workload scanned. The plans of that pass say which indexes
+/// they use (corroboration). A statement that fails here (it needs `for_each`
+/// rows, or another schema) is left out.
+pub async fn usage(client: &Client, statements: &[String], version_num: u32) -> Result<Usage> {
+    let mut out = Usage::default();
+    let start = index_scans(client, version_num).await?;
+    for sql in statements {
+        if let Ok(row) = client
+            .query_one(&format!("EXPLAIN (FORMAT JSON) {sql}"), &[])
+            .await
+        {
+            let plan: serde_json::Value = row.get(0);
+            for s in crate::explain::parse(&plan) {
+                for n in s.root.walk() {
+                    if let Some(i) = &n.index {
+                        out.planned.push(i.clone());
+                    }
+                }
+            }
+        }
+    }
+    let planned = index_scans(client, version_num).await?;
+    let ctx = |what: &'static str| {
+        move |e| {
+            Error::db(
+                format!("{what} a workload statement on the health clone"),
+                e,
+            )
+        }
+    };
+    for sql in statements {
+        client
+            .batch_execute("BEGIN")
+            .await
+            .map_err(ctx("starting"))?;
+        let r = client.simple_query(sql).await;
+        client
+            .batch_execute("ROLLBACK")
+            .await
+            .map_err(ctx("rolling back"))?;
+        if r.is_ok() {
+            out.ran += 1;
+        }
+    }
+    let end = index_scans(client, version_num).await?;
+    for (name, after) in &end {
+        let at = |m: &BTreeMap<String, u64>| m.get(name).copied().unwrap_or(0);
+        let probes = at(&planned).saturating_sub(at(&start));
+        let executed = after.saturating_sub(at(&planned)).saturating_sub(probes);
+        out.scans.insert(name.clone(), executed);
+    }
+    Ok(out)
+}
+
+/// `idx_scan` of every index of the clone's tables, once this connection's own
+/// counts are flushed: PostgreSQL 15 flushes them on request when the backend goes
+/// idle (`pg_stat_force_next_flush`); before 15 a backend reports at most every
+/// 500 ms to the statistics collector, so this waits that long, ends a transaction
+/// (the report) and reads a fresh snapshot.
+async fn index_scans(client: &Client, version_num: u32) -> Result<BTreeMap<String, u64>> {
+    let flush = if version_num >= 150000 {
+        "SELECT pg_stat_force_next_flush()"
+    } else {
+        "SELECT pg_sleep(0.6)"
+    };
+    let ctx = |e| Error::db("reading index usage (pg_stat_user_indexes)", e);
+    client.batch_execute(flush).await.map_err(ctx)?;
+    if version_num < 150000 {
+        client
+            .batch_execute("SELECT pg_sleep(0.3); SELECT pg_stat_clear_snapshot()")
+            .await
+            .map_err(ctx)?;
+    }
+    let rows = client
+        .query(
+            "SELECT indexrelid::regclass::text, idx_scan FROM pg_stat_user_indexes",
+            &[],
+        )
+        .await
+        .map_err(ctx)?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.get(0), r.get::<_, i64>(1).max(0) as u64))
+        .collect())
 }
 
 /// Multi-row insert rate into `table` on the loaded table of this clone, rolled back

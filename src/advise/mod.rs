@@ -256,6 +256,8 @@ async fn advise_inner(
     };
     let mut extensions: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut inlined: Vec<Option<String>> = Vec::new();
+    // The statements with their parameters bound, for the whole-set round.
+    let mut bound: Vec<Statement> = Vec::new();
     for s in statements {
         bench.shutdown.check()?;
         let started = Instant::now();
@@ -266,10 +268,12 @@ async fn advise_inner(
             scratches.insert(set_name.clone(), sc);
         }
         let scratch = &scratches[&set_name];
-        let screening = match (&scratch.hypopg, opts.screening) {
+        let screening = match (&scratch.hypopg, &scratch.screening_off) {
             (Some(v), _) => format!("hypopg {v}"),
-            (None, true) => "screening is off: the server has no HypoPG extension (install postgresql-NN-hypopg); every candidate goes to a real build".into(),
-            (None, false) => "screening is off (--no-screening); every candidate goes to a real build".into(),
+            (None, why) => format!(
+                "screening is off ({}); every candidate goes to a real build",
+                why.as_deref().unwrap_or("no HypoPG")
+            ),
         };
         // One line the first time, or when it changes (another reference index set).
         if screening != advice.screening {
@@ -278,14 +282,8 @@ async fn advise_inner(
             }
             advice.screening = screening;
         }
-        for sql in &s.variant().statements {
-            if let Err(msg) = scratch.prepares(sql).await {
-                return Err(Error::Invalid(format!(
-                    "{}: statement {} does not prepare: {msg}",
-                    s.origin, s.id
-                )));
-            }
-        }
+        bound.push(workload::bind(scratch, s).await?);
+        let s = bound.last().expect("pushed");
         let sql = workload::inlined(scratch, s).await;
         inlined.push(sql.clone());
         let mut tables = Vec::new();
@@ -429,7 +427,7 @@ async fn advise_inner(
             ddl: ddl.clone(),
             write_table,
         };
-        for s in statements {
+        for s in &bound {
             bench.shutdown.check()?;
             let id = format!("advise.whole.{}", s.id);
             let round =
@@ -457,7 +455,7 @@ async fn advise_inner(
     }
     if opts.health {
         let mut sets: Vec<String> = Vec::new();
-        for s in statements {
+        for s in &bound {
             for v in &s.base.variants {
                 if v.index_set != NO_INDEX && !sets.contains(&v.index_set) {
                     sets.push(v.index_set.clone());

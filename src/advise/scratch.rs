@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 
 use tokio_postgres::Client;
+use tokio_postgres::error::SqlState;
 
 use super::analyze::Columns;
 use super::candidates::TableFacts;
@@ -21,6 +22,28 @@ pub struct Scratch {
     pub client: Client,
     /// `Some(version)` when HypoPG is installed in the clone.
     pub hypopg: Option<String>,
+    /// Why there is no HypoPG, when there is none.
+    pub screening_off: Option<String>,
+}
+
+/// Why `CREATE EXTENSION hypopg` failed: the package is missing (install it), or
+/// the role may not create it (HypoPG is not a trusted extension, so only a
+/// superuser can, as on most managed databases).
+fn no_hypopg(e: &tokio_postgres::Error, version_num: u32) -> String {
+    let message = e
+        .as_db_error()
+        .map(|d| d.message().to_string())
+        .unwrap_or_else(|| e.to_string());
+    match e.code() {
+        Some(&SqlState::UNDEFINED_FILE) => format!(
+            "the server has no HypoPG extension (install postgresql-{}-hypopg)",
+            version_num / 10000
+        ),
+        Some(&SqlState::INSUFFICIENT_PRIVILEGE) => format!(
+            "{message}: HypoPG is not a trusted extension, so only a superuser can create it (as on most managed databases)"
+        ),
+        _ => format!("CREATE EXTENSION hypopg failed: {message}"),
+    }
 }
 
 impl Scratch {
@@ -41,25 +64,32 @@ impl Scratch {
                 .await
                 .map_err(|e| Error::db(format!("applying the reference's index set ({d})"), e))?;
         }
-        let hypopg = if screening {
+        let (hypopg, screening_off) = if screening {
             match client
                 .batch_execute("CREATE EXTENSION IF NOT EXISTS hypopg")
                 .await
             {
-                Ok(()) => client
-                    .query_one(
-                        "SELECT extversion FROM pg_extension WHERE extname = 'hypopg'",
-                        &[],
-                    )
-                    .await
-                    .ok()
-                    .map(|r| r.get::<_, String>(0)),
-                Err(_) => None,
+                Ok(()) => {
+                    let v = client
+                        .query_one(
+                            "SELECT extversion FROM pg_extension WHERE extname = 'hypopg'",
+                            &[],
+                        )
+                        .await
+                        .map_err(|e| Error::db("reading HypoPG's version", e))?;
+                    (Some(v.get::<_, String>(0)), None)
+                }
+                Err(e) => (None, Some(no_hypopg(&e, server.info().version_num))),
             }
         } else {
-            None
+            (None, Some("--no-screening".to_string()))
         };
-        Ok(Scratch { db, client, hypopg })
+        Ok(Scratch {
+            db,
+            client,
+            hypopg,
+            screening_off,
+        })
     }
 
     /// Drops the clone.
@@ -143,12 +173,13 @@ impl Scratch {
         Ok(out)
     }
 
-    /// Checks that `sql` prepares; the server's message when it does not.
-    pub async fn prepares(&self, sql: &str) -> std::result::Result<(), String> {
+    /// How many parameters (`$1…$n`) `sql` uses, from preparing it; the server's
+    /// message when it does not prepare.
+    pub async fn parameters(&self, sql: &str) -> std::result::Result<usize, String> {
         self.client
             .prepare(sql)
             .await
-            .map(|_| ())
+            .map(|st| st.params().len())
             .map_err(|e| crate::error::pg_message(&e))
     }
 

@@ -176,7 +176,7 @@ pub enum HealthKind {
     PrefixRedundant,
     /// Duplicates (or is a prefix of) the primary key's index.
     PrimaryKey,
-    /// No statement of the workload used it (`idx_scan = 0`).
+    /// Executing the workload never scanned it (`idx_scan = 0`).
     Unused,
 }
 
@@ -198,4 +198,11 @@ pub struct HealthFinding {
     /// Insert throughput on its table with the set as is, and with every flagged
     /// index of that table dropped (rows/s): what the findings cost writes.
     pub write_rows_per_second: Option<(f64, f64)>,
+    /// `idx_scan` counted while the workload's statements ran once on the health
+    /// clone, the planner's own probes taken out (0 for an unused index).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idx_scan: Option<u64>,
+    /// Whether some statement's plan names the index (corroborates `idx_scan`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_plans: Option<bool>,
 }

@@ -138,9 +138,7 @@ fn health(a: &Advice) -> Table {
                             h.covered_by.as_deref().unwrap_or("")
                         )
                     }
-                    HealthKind::Unused => {
-                        "unused: no statement's plan used it (idx_scan = 0)".into()
-                    }
+                    HealthKind::Unused => crate::advise::output::unused(h),
                 };
                 let writes = match h.write_rows_per_second {
                     Some((with, without)) if with > 0.0 => format!(
