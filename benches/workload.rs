@@ -3,11 +3,13 @@
 //! For a simple read (one row by key) and for the queue claim of
 //! `jobs.queue_workers/skip_locked_partial`, at 1 and 8 clients, on the same clone
 //! (with the claim's index set), side by side and alternating: querylab's
-//! closed-loop workload (one connection per client, prepared statements) and
-//! `pgbench -n -M prepared -c N -j N -T S -f same.sql`. The claim's `setup` (20,000
-//! new pending jobs) runs before each side. Printed: transactions/s of each side,
-//! their ratio, and whether it is within ±10 %. Then querylab's own CPU time per
-//! transaction at 16 clients against the server backends' (local backend).
+//! closed-loop workload (one connection per client, prepared statements, N client
+//! threads) and `pgbench -n -M prepared -c N -j N -T S -f same.sql`. The claim's
+//! `setup` (20,000 new pending jobs) runs before each side. Printed: transactions/s
+//! of each side, their ratio, and whether it is within ±10 %; and each side's own
+//! CPU time per transaction (querylab's `getrusage`, pgbench's as a waited-for
+//! child). Then querylab's own CPU time per transaction at 16 clients against the
+//! server backends' (local backend), on the default client threads and on 16.
 //!
 //! `cargo bench --bench workload` (env: `QUERYLAB_ROWS`, default 100000;
 //! `QUERYLAB_BENCH_SECONDS`, default 30, the length of each side's run;
@@ -106,8 +108,8 @@ fn real_main() -> anyhow::Result<()> {
             server.info().version,
         );
         println!(
-            "{:<34} {:>7} {:>12} {:>12} {:>7}",
-            "transaction", "clients", "pgbench", "querylab", "ratio"
+            "{:<34} {:>7} {:>10} {:>10} {:>6} {:>16}",
+            "transaction", "clients", "pgbench", "querylab", "ratio", "own CPU µs/tx"
         );
         let dir = tempfile::tempdir()?;
         let mut within = (0, 0);
@@ -125,22 +127,30 @@ fn real_main() -> anyhow::Result<()> {
             let script = dir.path().join("same.sql");
             std::fs::write(&script, format!("{};\n", w.mix[0].statements[0]))?;
             for clients in [1u32, 8] {
+                // pgbench -j N: as many client threads on both sides.
+                let threads = clients;
                 let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+                let (mut our_cpu, mut their_cpu) = (Vec::new(), Vec::new());
                 for _ in 0..rounds {
                     shutdown.check()?;
-                    let l = run_level(&server, &db, w, &BTreeMap::new(), clients).await?;
+                    let l =
+                        run_level(&server, &db, w, &BTreeMap::new(), clients, Some(threads))
+                            .await?;
                     anyhow::ensure!(
                         l.verify.as_ref().is_none_or(|v| v.ok),
                         "{name}: the invariant broke: {:?}",
                         l.verify
                     );
                     ours.push(l.tx_per_second);
+                    our_cpu.push(l.client_cpu_per_tx_ns / 1e3);
                     for stmt in &w.setup {
                         client.batch_execute(stmt).await?;
                     }
-                    theirs.push(run_pgbench(
-                        &pgbench, &server, &db, &script, clients, seconds, dir.path(),
-                    )?);
+                    let run = run_pgbench(
+                        &pgbench, &server, &db, &script, clients, threads, seconds, dir.path(),
+                    )?;
+                    theirs.push(run.tps);
+                    their_cpu.push(run.cpu_per_tx_us);
                 }
                 let (q, p) = (median(&ours), median(&theirs));
                 let ratio = q / p;
@@ -148,14 +158,24 @@ fn real_main() -> anyhow::Result<()> {
                 within.1 += 1;
                 within.0 += usize::from(ok);
                 println!(
-                    "{:<34} {:>7} {:>12.0} {:>12.0} {:>6.2}{}",
+                    "{:<34} {:>7} {:>10.0} {:>10.0} {:>6.2} {:>7.1} vs {:>5.1}{}",
                     name,
                     clients,
                     p,
                     q,
                     ratio,
+                    median(&our_cpu),
+                    median(&their_cpu),
                     if ok { "" } else { " !" }
                 );
+                if rounds > 1 {
+                    println!(
+                        "{:<34} rounds: querylab {}; pgbench {}",
+                        "",
+                        list(&ours),
+                        list(&theirs)
+                    );
+                }
             }
             drop(client);
             server.drop_database(&db).await?;
@@ -172,18 +192,21 @@ fn real_main() -> anyhow::Result<()> {
             duration: Duration::from_secs(seconds.min(10)),
             ..read.clone()
         };
-        let l = run_level(&server, &db, &short, &BTreeMap::new(), 16).await?;
+        for threads in [None, Some(16)] {
+            let l = run_level(&server, &db, &short, &BTreeMap::new(), 16, threads).await?;
+            let started = l.client_cpu_ns as f64 / l.client_cpu_per_tx_ns.max(1.0);
+            let server_per_tx = l.server_cpu_ns.map(|ns| ns as f64 / started.max(1.0));
+            println!(
+                "CPU per transaction at 16 clients on {} client thread(s) (simple read, {:.0} tx/s): querylab {:.1} µs, server backends {}",
+                l.client_threads.unwrap_or(0),
+                l.tx_per_second,
+                l.client_cpu_per_tx_ns / 1e3,
+                server_per_tx
+                    .map(|ns| format!("{:.1} µs", ns / 1e3))
+                    .unwrap_or_else(|| "unknown (not a local backend)".into())
+            );
+        }
         server.drop_database(&db).await?;
-        let started = l.client_cpu_ns as f64 / l.client_cpu_per_tx_ns.max(1.0);
-        let server_per_tx = l.server_cpu_ns.map(|ns| ns as f64 / started.max(1.0));
-        println!(
-            "CPU per transaction at 16 clients (simple read, {:.0} tx/s): querylab {:.1} µs, server backends {}",
-            l.tx_per_second,
-            l.client_cpu_per_tx_ns / 1e3,
-            server_per_tx
-                .map(|ns| format!("{:.1} µs", ns / 1e3))
-                .unwrap_or_else(|| "unknown (not a local backend)".into())
-        );
         anyhow::Ok(())
     });
     let down = rt.block_on(server.shutdown());
@@ -192,20 +215,37 @@ fn real_main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// One pgbench run of `seconds` at `clients` clients and threads; its tps
-/// (without the initial connection time).
+/// Figures as `a, b, c`.
+fn list(xs: &[f64]) -> String {
+    xs.iter()
+        .map(|x| format!("{x:.0}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What one pgbench run measured.
+struct PgbenchRun {
+    /// Transactions/s (without the initial connection time).
+    tps: f64,
+    /// pgbench's own CPU time per transaction processed, µs.
+    cpu_per_tx_us: f64,
+}
+
+/// One pgbench run of `seconds` at `clients` clients on `threads` threads.
+#[allow(clippy::too_many_arguments)]
 fn run_pgbench(
     pgbench_bin: &Path,
     server: &Server,
     db: &str,
     script: &Path,
     clients: u32,
+    threads: u32,
     seconds: u64,
     dir: &Path,
-) -> anyhow::Result<f64> {
-    let n = clients.to_string();
+) -> anyhow::Result<PgbenchRun> {
     let mut cmd = pgbench::command(pgbench_bin, server, db, dir);
-    cmd.args(["-n", "-M", "prepared", "-c", &n, "-j", &n])
+    cmd.args(["-n", "-M", "prepared"])
+        .args(["-c", &clients.to_string(), "-j", &threads.to_string()])
         .arg(format!("-T{seconds}"))
         .arg("-f")
         .arg(script)
@@ -213,7 +253,9 @@ fn run_pgbench(
     // querylab's workload session: the statement timeout (src/workload/mod.rs).
     let timeout_ms = querylab::measure::default_sampling().statement_timeout_ns / 1_000_000;
     cmd.env("PGOPTIONS", format!("-c statement_timeout={timeout_ms}"));
+    let cpu_before = querylab::workload::children_cpu();
     let out = cmd.output()?;
+    let cpu = querylab::workload::children_cpu().saturating_sub(cpu_before);
     anyhow::ensure!(
         out.status.success(),
         "pgbench failed: {}",
@@ -222,14 +264,21 @@ fn run_pgbench(
             .last()
             .unwrap_or("")
     );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("tps = ")?
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let field = |prefix: &str| -> Option<f64> {
+        stdout.lines().find_map(|l| {
+            l.strip_prefix(prefix)?
                 .split_whitespace()
                 .next()?
                 .parse()
                 .ok()
         })
-        .context("pgbench printed no tps")
+    };
+    let tps = field("tps = ").context("pgbench printed no tps")?;
+    let processed = field("number of transactions actually processed: ")
+        .context("pgbench printed no transaction count")?;
+    Ok(PgbenchRun {
+        tps,
+        cpu_per_tx_us: cpu.as_secs_f64() * 1e6 / processed.max(1.0),
+    })
 }

@@ -132,6 +132,10 @@ struct RunArgs {
     /// Multiply every workload's duration and warm-up (e.g. 10 for 30-second levels).
     #[arg(long, default_value_t = 1.0)]
     duration_factor: f64,
+    /// Threads a workload's clients run on, like pgbench's -j (default: one per
+    /// core, at most one per client).
+    #[arg(long)]
+    client_threads: Option<u32>,
     #[command(flatten)]
     server: ServerArgs,
 }
@@ -457,6 +461,7 @@ impl RunArgs {
         let workload = querylab::results::WorkloadSettings {
             clients: self.clients.clone(),
             duration_factor: self.duration_factor,
+            client_threads: self.client_threads,
         };
         querylab::workload::check_settings(&workload)?;
         Ok(RunConfig {

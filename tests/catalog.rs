@@ -34,6 +34,7 @@ fn quick() -> MeasureConfig {
         workload: querylab::results::WorkloadSettings {
             clients: Some(vec![2]),
             duration_factor: 0.2,
+            client_threads: None,
         },
         ..MeasureConfig::default()
     }

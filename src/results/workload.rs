@@ -89,6 +89,11 @@ pub struct LevelResult {
     /// The invariant check after the level.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verify: Option<VerifyOutcome>,
+    /// Threads the clients ran on, each owning its clients' connections
+    /// (pgbench's `-j`); absent in files before version 4, whose clients all
+    /// shared querylab's one runtime thread.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_threads: Option<u32>,
 }
 
 /// Latency percentiles from an HDR histogram (3 significant digits).
@@ -152,6 +157,10 @@ pub struct WorkloadSettings {
     /// Every workload's duration and warm-up multiplied by this.
     #[serde(default = "one")]
     pub duration_factor: f64,
+    /// Threads the clients of a level run on (`--client-threads`, pgbench's `-j`);
+    /// absent: one per core, at most one per client (version 4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_threads: Option<u32>,
 }
 
 fn one() -> f64 {
@@ -163,6 +172,7 @@ impl Default for WorkloadSettings {
         WorkloadSettings {
             clients: None,
             duration_factor: 1.0,
+            client_threads: None,
         }
     }
 }

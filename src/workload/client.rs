@@ -176,7 +176,7 @@ impl WorkloadClient {
 pub(super) struct Schedule {
     /// Client index (seeds its generators).
     pub index: u32,
-    /// Common start (after the barrier).
+    /// Common start (every client is released at it).
     pub start: Instant,
     /// End of warm-up: transactions started from here on are measured.
     pub measured_from: Instant,
@@ -281,7 +281,6 @@ pub(super) async fn run(
     chooser: &Chooser,
     params: &[Vec<TextParam>],
     s: Schedule,
-    barrier: &tokio::sync::Barrier,
 ) -> Result<ClientOutcome> {
     let mut choice = ChaCha8Rng::seed_from_u64(CHOICE_SEED + u64::from(s.index));
     let mut arrivals = ChaCha8Rng::seed_from_u64(ARRIVAL_SEED + u64::from(s.index));
@@ -296,7 +295,6 @@ pub(super) async fn run(
         scheduled: 0,
     };
     let empty: Vec<TextParam> = Vec::new();
-    barrier.wait().await;
     let mut next = s.start;
     loop {
         let scheduled = match s.rate {

@@ -5,10 +5,19 @@ use std::time::Duration;
 
 use crate::provision::Server;
 
-/// querylab's user + system CPU time so far.
+/// querylab's user + system CPU time so far (all its threads).
 pub(super) fn own() -> Duration {
-    use nix::sys::resource::{UsageWho, getrusage};
-    match getrusage(UsageWho::RUSAGE_SELF) {
+    usage(nix::sys::resource::UsageWho::RUSAGE_SELF)
+}
+
+/// User + system CPU time of this process's children that have been waited for:
+/// pgbench's, in the workload bench, to set querylab's own against.
+pub fn children() -> Duration {
+    usage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN)
+}
+
+fn usage(who: nix::sys::resource::UsageWho) -> Duration {
+    match nix::sys::resource::getrusage(who) {
         Ok(u) => {
             let tv = |t: nix::sys::time::TimeVal| {
                 Duration::from_secs(t.tv_sec().max(0) as u64)
@@ -20,13 +29,16 @@ pub(super) fn own() -> Duration {
     }
 }
 
-/// Summed CPU time of the backends `pids`, when the server is a `local` one (a
-/// docker container's pids live in its own namespace and a `url` server is
-/// elsewhere: then `None`, reported as unknown).
-pub(super) fn backends(server: &Server, pids: impl Iterator<Item = i32>) -> Option<Duration> {
-    if server.backend() != "local" {
-        return None;
-    }
+/// Whether the backends of `server` can be seen in this machine's `/proc`: only a
+/// `local` one's (a docker container's pids live in its own namespace and a `url`
+/// server is elsewhere: their CPU is reported as unknown).
+pub(super) fn visible(server: &Server) -> bool {
+    server.backend() == "local"
+}
+
+/// Summed CPU time of the backends `pids` (see [`visible`]); `None` when one of
+/// them cannot be read (it has exited).
+pub(super) fn backends(pids: impl Iterator<Item = i32>) -> Option<Duration> {
     let tick = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
         .ok()
         .flatten()

@@ -3,15 +3,16 @@
 //! merged into a [`LevelResult`].
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures_util::future::join_all;
 use hdrhistogram::Histogram;
 use tokio_postgres::Client;
 use tokio_util::sync::CancellationToken;
 
-use super::client::{self, Chooser, ClientOutcome, PrepareFailure, Schedule, WorkloadClient};
+use super::client::{ClientOutcome, PrepareFailure};
 use super::cpu;
+use super::threads::{self, ClientThreads, Shared, Timing};
 use crate::catalog::Workload;
 use crate::error::{Error, Result};
 use crate::measure::exec::TextParam;
@@ -32,9 +33,11 @@ pub(super) struct LevelInput<'a> {
     pub admin: &'a Client,
     /// `SET …;` lines for each client's session.
     pub session_sql: &'a str,
-    pub params: &'a [Vec<TextParam>],
+    pub params: &'a Arc<[Vec<TextParam>]>,
     /// Column names of the params rows.
     pub columns: &'a [String],
+    /// Client threads (pgbench `-j`); `None`: one per core, at most one per client.
+    pub client_threads: Option<u32>,
 }
 
 /// Why a level stopped.
@@ -49,64 +52,54 @@ impl From<Error> for LevelFailure {
     }
 }
 
-/// Runs `w` at `clients` clients and returns what it measured.
+/// Runs `w` at `clients` clients on client threads (see [`threads`]) and
+/// returns what it measured.
 pub(super) async fn run(
     input: &LevelInput<'_>,
     w: &Workload,
     clients: u32,
 ) -> std::result::Result<LevelResult, LevelFailure> {
-    let connections = join_all((0..clients).map(|_| input.server.connect(input.database))).await;
-    let mut ready = Vec::new();
-    for c in connections {
-        match WorkloadClient::prepare(c?, input.session_sql, w, input.columns).await {
-            Ok(c) => ready.push(c),
-            Err(PrepareFailure::Run(e)) => return Err(LevelFailure::Run(e)),
-            Err(PrepareFailure::Scenario(m)) => return Err(LevelFailure::Scenario(m)),
-        }
+    let threads = threads::count(clients, input.client_threads);
+    let shared = Arc::new(Shared {
+        config: input.server.config_for(input.database),
+        database: input.database.to_string(),
+        session_sql: input.session_sql.to_string(),
+        workload: w.clone(),
+        params: input.params.clone(),
+        columns: input.columns.to_vec(),
+        server_cpu: cpu::visible(input.server),
+    });
+    let mut running = ClientThreads::spawn(shared, clients, threads)?;
+    match running.ready().await {
+        Ok(()) => {}
+        Err(PrepareFailure::Run(e)) => return Err(LevelFailure::Run(e)),
+        Err(PrepareFailure::Scenario(m)) => return Err(LevelFailure::Scenario(m)),
     }
-    let chooser = Chooser::new(w, input.params.len());
     let before = stat_database(input.admin).await?;
-    let server_cpu_before = cpu::backends(input.server, ready.iter().map(|c| c.pid));
     let client_cpu_before = cpu::own();
 
-    let barrier = tokio::sync::Barrier::new(ready.len());
     let start = Instant::now();
     let measured_from = start + w.warmup;
-    let end = measured_from + w.duration;
-    let windows = (w.duration.as_nanos().div_ceil(WINDOW.as_nanos())).max(1) as usize;
+    let timing = Timing {
+        start,
+        measured_from,
+        end: measured_from + w.duration,
+        window: WINDOW,
+        windows: (w.duration.as_nanos().div_ceil(WINDOW.as_nanos())).max(1) as usize,
+    };
     let done = CancellationToken::new();
     let runs = async {
-        let r = join_all(ready.iter().enumerate().map(|(i, c)| {
-            let s = Schedule {
-                index: i as u32,
-                start,
-                measured_from,
-                end,
-                rate: w.rate.map(|r| r / f64::from(clients)),
-                window: WINDOW,
-                windows,
-            };
-            client::run(c, w, &chooser, input.params, s, &barrier)
-        }))
-        .await;
+        let r = running.go(timing).await;
         done.cancel();
         r
     };
     let (outcomes, waits) =
         tokio::join!(runs, sample_lock_waits(input.admin, measured_from, &done));
-    let outcomes: Vec<ClientOutcome> = outcomes.into_iter().collect::<Result<_>>()?;
+    let (outcomes, server_cpu) = outcomes?;
     let waits = waits?;
     let client_cpu = cpu::own().saturating_sub(client_cpu_before);
-    let server_cpu = match (
-        server_cpu_before,
-        cpu::backends(input.server, ready.iter().map(|c| c.pid)),
-    ) {
-        (Some(a), Some(b)) => Some(b.saturating_sub(a)),
-        _ => None,
-    };
-    drop(ready);
     let after = stat_database_settled(input.admin).await?;
-    Ok(summarize(
+    let mut result = summarize(
         clients,
         w,
         outcomes,
@@ -114,7 +107,9 @@ pub(super) async fn run(
         (before, after),
         client_cpu,
         server_cpu,
-    ))
+    );
+    result.client_threads = Some(threads);
+    Ok(result)
 }
 
 /// Samples the sessions waiting on a lock in this database until `done`.
@@ -290,5 +285,7 @@ fn summarize(
             })
             .collect(),
         verify: None,
+        // Set by `run`, which chose them.
+        client_threads: None,
     }
 }

@@ -12,7 +12,12 @@
 mod client;
 mod cpu;
 pub mod level;
+mod threads;
 
+pub use cpu::children as children_cpu;
+pub use threads::count as client_threads;
+
+use std::sync::Arc;
 use std::time::Instant;
 
 use tokio_postgres::{Client, SimpleQueryMessage};
@@ -43,7 +48,7 @@ pub fn effective(v: &Variant, settings: &WorkloadSettings) -> Option<Workload> {
         .map(|w| w.adjusted(settings.clients.as_deref(), settings.duration_factor))
 }
 
-/// Checks `--clients` and `--duration-factor`.
+/// Checks `--clients`, `--duration-factor` and `--client-threads`.
 pub fn check_settings(s: &WorkloadSettings) -> Result<()> {
     if let Some(c) = &s.clients
         && (c.is_empty() || c.contains(&0))
@@ -51,6 +56,11 @@ pub fn check_settings(s: &WorkloadSettings) -> Result<()> {
         return Err(Error::Invalid(
             "--clients: give client counts of at least 1, comma-separated (e.g. --clients 1,8)"
                 .into(),
+        ));
+    }
+    if s.client_threads == Some(0) {
+        return Err(Error::Invalid(
+            "--client-threads 0: give at least 1 thread (like pgbench -j)".into(),
         ));
     }
     if !(s.duration_factor.is_finite() && s.duration_factor > 0.0 && s.duration_factor <= 1000.0) {
@@ -182,6 +192,7 @@ async fn variant(
     bound_setup(m, &admin).await?;
     apply_index_set(m, v, &admin).await?;
     let (columns, params) = params(m, v, w, &admin).await?;
+    let params: Arc<[Vec<TextParam>]> = params.into();
     r.params = params
         .first()
         .map(|row| {
@@ -222,6 +233,7 @@ async fn variant(
             session_sql: &session_sql,
             params: &params,
             columns: &columns,
+            client_threads: m.config.workload.client_threads,
         };
         let mut result = match level::run(&input, w, clients).await {
             Ok(l) => l,
@@ -315,15 +327,17 @@ async fn params(
     Ok((columns, rows))
 }
 
-/// Runs one level of `w` at `clients` clients on an existing database `db` (its
-/// setup first, its verify after), outside a comparison: for the workload bench,
-/// which runs pgbench on the same database between querylab's levels.
+/// Runs one level of `w` at `clients` clients on `client_threads` threads (see
+/// [`client_threads`]) on an existing database `db` (its setup first, its verify
+/// after), outside a comparison: for the workload bench, which runs pgbench on the
+/// same database between querylab's levels.
 pub async fn run_level(
     server: &Server,
     db: &str,
     w: &Workload,
     settings: &std::collections::BTreeMap<String, String>,
     clients: u32,
+    client_threads: Option<u32>,
 ) -> Result<crate::results::workload::LevelResult> {
     let admin = server.connect(db).await?;
     for stmt in &w.setup {
@@ -341,6 +355,7 @@ pub async fn run_level(
         ),
         None => (Vec::new(), Vec::new()),
     };
+    let params: Arc<[Vec<TextParam>]> = params.into();
     let timeout_ms = crate::measure::default_sampling().statement_timeout_ns / 1_000_000;
     let input = level::LevelInput {
         server,
@@ -349,6 +364,7 @@ pub async fn run_level(
         session_sql: &session_settings(timeout_ms, settings),
         params: &params,
         columns: &columns,
+        client_threads,
     };
     let mut result = match level::run(&input, w, clients).await {
         Ok(l) => l,
