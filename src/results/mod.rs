@@ -31,7 +31,7 @@ pub use new::{git_revision, machine};
 pub use workload::{WorkloadResult, WorkloadSettings};
 
 /// Version of the results format written by this build.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// Oldest results format this build reads (see `docs/results.md` for what each
 /// version added and how older files read).
