@@ -261,6 +261,8 @@ async fn seed_003s_documented_set_has_duplicates_and_an_index_on_the_primary_key
         assert_eq!(h.in_plans, Some(false), "{h:?}");
         assert!(h.write_rows_per_second.is_some(), "{h:?}");
     }
+    let md = querylab::report::render_markdown(std::slice::from_ref(&r));
+    assert!(md.contains("= 0 while the workload ran"), "{md}");
     // What the findings cost writes on experiment_tags: measured with and without.
     let (with, without) = covering.write_rows_per_second.expect("write cost");
     assert!(with > 0.0 && without > 0.0);

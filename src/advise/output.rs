@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::results::advice::{Advice, ChosenIndex, HealthFinding, HealthKind};
+use crate::results::advice::{Advice, ChosenIndex, HealthKind};
 use crate::units::{bytes, duration_ns, times};
 
 /// The chosen set as a scenario index set named `advised`: the extensions its
@@ -129,7 +129,7 @@ pub fn render(a: &Advice) -> String {
                 HealthKind::Duplicate => "duplicates".to_string(),
                 HealthKind::PrefixRedundant => "is a prefix of".to_string(),
                 HealthKind::PrimaryKey => "repeats the primary key".to_string(),
-                HealthKind::Unused => unused(h),
+                HealthKind::Unused => h.why_unused(),
             };
             let _ = writeln!(
                 out,
@@ -151,17 +151,4 @@ pub fn render(a: &Advice) -> String {
         }
     }
     out
-}
-
-/// Why an index is called unused: no execution of the workload scanned it, and
-/// whether a plan named it all the same (files before version 4 judged by plans).
-pub fn unused(h: &HealthFinding) -> String {
-    match (h.idx_scan, h.in_plans) {
-        (Some(_), Some(true)) => {
-            "unused: idx_scan = 0 while the workload ran (a plan names it, no execution scanned it)"
-                .into()
-        }
-        (Some(_), _) => "unused: idx_scan = 0 while the workload ran".into(),
-        (None, _) => "unused: no statement's plan used it".into(),
-    }
 }

@@ -206,3 +206,15 @@ pub struct HealthFinding {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub in_plans: Option<bool>,
 }
+
+impl HealthFinding {
+    /// Why an index is called unused: no execution of the workload scanned it, and
+    /// whether a plan named it all the same (files before version 4 judged by plans).
+    pub fn why_unused(&self) -> String {
+        match (self.idx_scan, self.in_plans) {
+            (Some(_), Some(true)) => "unused: idx_scan = 0 while the workload ran (a plan names it, no execution scanned it)".into(),
+            (Some(_), _) => "unused: idx_scan = 0 while the workload ran".into(),
+            (None, _) => "unused: no statement's plan used it".into(),
+        }
+    }
+}

@@ -138,7 +138,7 @@ fn health(a: &Advice) -> Table {
                             h.covered_by.as_deref().unwrap_or("")
                         )
                     }
-                    HealthKind::Unused => crate::advise::output::unused(h),
+                    HealthKind::Unused => h.why_unused(),
                 };
                 let writes = match h.write_rows_per_second {
                     Some((with, without)) if with > 0.0 => format!(
