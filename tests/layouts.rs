@@ -361,6 +361,7 @@ fn priced_run(heap: u64, wal: u64, batch_ms: f64) -> querylab::results::RunResul
             "schema.x",
             vec![VariantResult {
                 layout: Some("wide".into()),
+                planning_ms: Some(0.25),
                 ..variant("a")
             }],
         )],
@@ -387,9 +388,14 @@ fn priced_run(heap: u64, wal: u64, batch_ms: f64) -> querylab::results::RunResul
         }),
         ..LayoutCost::default()
     }];
-    // Its update: the same figures, per change.
+    // Its update: the same figures, per change, 40 of 1,000 row updates HOT.
     d.layouts[0].updates = d.layouts[0].writes.clone().map(|w| WriteCost {
         description: "raise".into(),
+        counters: WriteCounters {
+            tuples_updated: Some(1000),
+            hot_updated: Some(40),
+            ..w.counters
+        },
         ..w
     });
     run(vec![d])
@@ -434,4 +440,19 @@ fn check_gates_layout_bytes_wal_and_write_and_update_time() {
         !k.contains(&FindingKind::BytesUp),
         "bytes are the writes' verdict's"
     );
+}
+
+/// The layout block shows the update (per change, with its HOT count) and the
+/// planning time beside the read, in HTML and in Markdown.
+#[test]
+fn report_shows_the_update_and_planning_time_beside_the_read() {
+    let run = priced_run(1_000_000, 190_000, 20.0);
+    let md = querylab::report::render_markdown(std::slice::from_ref(&run));
+    let html = querylab::report::render_html(std::slice::from_ref(&run));
+    for text in [&md, &html] {
+        assert!(text.contains("update (per change)") || text.contains("Update (per change)"));
+        assert!(text.contains("raise: single-row"), "{text}");
+        assert!(text.contains("40 of 1,000 row updates HOT"));
+        assert!(text.contains("planning 250 µs"));
+    }
 }

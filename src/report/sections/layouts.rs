@@ -103,7 +103,7 @@ pub(in crate::report) fn update(w: &WriteCost) -> String {
         rate(w, false),
         wal(w)
     );
-    if let (Some(rows), Some(hot)) = (w.counters.tuples_updated, w.counters.hot_updated) {
+    if let (Some(rows @ 1..), Some(hot)) = (w.counters.tuples_updated, w.counters.hot_updated) {
         let _ = write!(out, "; {} of {} row updates HOT", count(hot), count(rows));
     }
     out
