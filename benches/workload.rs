@@ -37,6 +37,9 @@ use querylab::stats::median;
 use querylab::workload::run_level;
 
 const ROWS: u64 = 100_000;
+/// Jobs queued per second of a side for the queue claim: above the claim rates
+/// seen on 2 cores (up to ~23,000/s at 8 clients).
+const QUEUE_DEPTH_PER_SECOND: u64 = 40_000;
 /// The simple read: one row by primary key.
 const READ: &str = "SELECT id, status, created_at FROM jobs.ml_jobs WHERE id = 1000";
 
@@ -131,6 +134,9 @@ fn real_main() -> anyhow::Result<()> {
             }
             let script = dir.path().join("same.sql");
             std::fs::write(&script, format!("{};\n", w.mix[0].statements[0]))?;
+            // Each setup queues 20,000 jobs (the scenario's): enough of them that a
+            // side never drains the queue, after which a claim finds nothing.
+            let setups = (seconds * QUEUE_DEPTH_PER_SECOND).div_ceil(20_000).max(1);
             for clients in [1u32, 8] {
                 // pgbench -j N: as many client threads on both sides.
                 let threads = clients;
@@ -138,6 +144,12 @@ fn real_main() -> anyhow::Result<()> {
                 let (mut our_cpu, mut their_cpu) = (Vec::new(), Vec::new());
                 for _ in 0..rounds {
                     shutdown.check()?;
+                    // querylab's level runs the setup once more itself.
+                    for _ in 1..setups {
+                        for stmt in &w.setup {
+                            client.batch_execute(stmt).await?;
+                        }
+                    }
                     let l =
                         run_level(&server, &db, w, &BTreeMap::new(), clients, Some(threads))
                             .await?;
@@ -146,10 +158,18 @@ fn real_main() -> anyhow::Result<()> {
                         "{name}: the invariant broke: {:?}",
                         l.verify
                     );
+                    anyhow::ensure!(
+                        w.setup.is_empty() || l.rows_per_second >= 0.99 * l.tx_per_second,
+                        "{name} at {clients} clients: the queue ran dry ({:.0} claims/s, {:.0} jobs/s); raise QUEUE_DEPTH_PER_SECOND",
+                        l.tx_per_second,
+                        l.rows_per_second
+                    );
                     ours.push(l.tx_per_second);
                     our_cpu.push(l.client_cpu_per_tx_ns / 1e3);
-                    for stmt in &w.setup {
-                        client.batch_execute(stmt).await?;
+                    for _ in 0..setups {
+                        for stmt in &w.setup {
+                            client.batch_execute(stmt).await?;
+                        }
                     }
                     let run = run_pgbench(
                         &pgbench, &server, &db, &script, clients, threads, seconds, dir.path(),
