@@ -57,12 +57,16 @@ fn level(v: &VariantResult, clients: u32) -> &LevelResult {
 #[test]
 fn queue_workers_at_four_clients_never_double_claim_under_either_lock() {
     let tmp = cli::shared_tempdir();
-    let (output, r) = run(tmp.path(), "queue.claims", &[]);
+    // Four workers on two client threads, two per thread: claims race both
+    // within a thread and across threads.
+    let (output, r) = run(tmp.path(), "queue.claims", &["--client-threads", "2"]);
     assert_eq!(output.code(), Some(0), "stderr: {}", output.stderr);
+    assert_eq!(r.settings.workload.client_threads, Some(2));
     for name in ["for_update", "skip_locked"] {
         let v = variant(&r, "queue.claims", name);
         assert_eq!(v.status, VariantStatus::Ok, "{name}");
         let l = level(v, 4);
+        assert_eq!(l.client_threads, Some(2), "{name}");
         let verify = l.verify.as_ref().expect("verify ran");
         assert!(verify.ok, "{name}: {:?}", verify.sample);
         // Jobs really were claimed (the claim's INSERT reports one row per job),
@@ -120,6 +124,9 @@ fn serializable_transfers_are_retried_and_counted() {
     assert_eq!(output.code(), Some(0), "stderr: {}", output.stderr);
     let l = level(variant(&r, "serializable.retries", "serializable"), 8);
     assert!(l.retries > 0, "8 clients on 2 rows must conflict: {l:?}");
+    // By default one client thread per core, here at most 8.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
+    assert_eq!(l.client_threads, Some(cores.min(8)));
     assert_eq!(l.retries_by_code.get("40001").copied(), Some(l.retries));
     assert!(l.verify.as_ref().is_some_and(|v| v.ok), "balances sum kept");
     assert!(l.committed > 0);

@@ -150,11 +150,11 @@ impl WorkloadClient {
         }
         let mut rows = 0;
         for (st, n) in &tx.statements {
-            let params: Vec<&(dyn postgres_types::ToSql + Sync)> = tx.columns[..*n]
-                .iter()
-                .map(|&i| &row[i] as &(dyn postgres_types::ToSql + Sync))
-                .collect();
-            rows = self.client.execute(st, &params).await?;
+            // Bound straight from the row: no vector of parameters per statement.
+            rows = self
+                .client
+                .execute_raw(st, tx.columns[..*n].iter().map(|&i| &row[i]))
+                .await?;
         }
         if explicit {
             self.client.execute(&self.commit, &[]).await?;

@@ -430,3 +430,40 @@ async fn verify(
         sample: rows.into_iter().take(5).collect(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::check_settings;
+    use crate::results::WorkloadSettings;
+
+    #[test]
+    fn zero_clients_or_threads_are_refused_naming_the_flag() {
+        for (s, flag) in [
+            (
+                WorkloadSettings {
+                    clients: Some(vec![1, 0]),
+                    ..WorkloadSettings::default()
+                },
+                "--clients",
+            ),
+            (
+                WorkloadSettings {
+                    client_threads: Some(0),
+                    ..WorkloadSettings::default()
+                },
+                "--client-threads",
+            ),
+            (
+                WorkloadSettings {
+                    duration_factor: 0.0,
+                    ..WorkloadSettings::default()
+                },
+                "--duration-factor",
+            ),
+        ] {
+            let e = check_settings(&s).expect_err(flag).to_string();
+            assert!(e.starts_with(flag), "{e}");
+        }
+        assert!(check_settings(&WorkloadSettings::default()).is_ok());
+    }
+}

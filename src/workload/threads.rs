@@ -264,3 +264,17 @@ async fn thread_main(
         server_cpu: cpu_before.zip(cpu_after).map(|(a, b)| b.saturating_sub(a)),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::count;
+
+    #[test]
+    fn threads_follow_the_request_capped_at_one_per_client() {
+        assert_eq!(count(16, Some(4)), 4);
+        assert_eq!(count(2, Some(8)), 2);
+        assert_eq!(count(1, None), 1);
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
+        assert_eq!(count(64, None), cores.min(64));
+    }
+}
