@@ -58,7 +58,8 @@ impl Progress {
         bar
     }
 
-    /// A line above the bars (or on stderr when hidden and not quiet).
+    /// A line above the bars; nothing when they are hidden (`--quiet`, or stderr not a
+    /// terminal): what a non-interactive reader needs goes to stdout or results.json.
     pub fn println(&self, line: &str) {
         if self.visible {
             let _ = self.multi.println(line);
