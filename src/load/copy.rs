@@ -22,6 +22,12 @@ use crate::shutdown::Shutdown;
 /// Chunks in flight per table between the generator and the COPY.
 const CHANNEL_DEPTH: usize = 4;
 
+/// Largest CopyData message sent. A generated chunk (8,192 rows, about 1.3 MB for
+/// `jobs.ml_jobs`) is sent as several messages of this size (slices of one buffer,
+/// no copy): the server reads a whole message into one buffer before parsing it,
+/// and a message this size stays in its CPU cache while a 1.3 MB one does not.
+const MESSAGE_BYTES: usize = 64 * 1024;
+
 /// `schema.table` → `"schema"."table"`.
 pub fn quote_qualified(name: &str) -> String {
     name.split('.')
@@ -101,8 +107,14 @@ pub async fn copy_generated(
             _ = shutdown.cancelled() => return Err(Error::Interrupted),
             next = rx.recv() => next,
         };
-        let Some((bytes, rows)) = next else { break };
-        sink.send(bytes)
+        let Some((mut bytes, rows)) = next else { break };
+        while !bytes.is_empty() {
+            let message = bytes.split_to(bytes.len().min(MESSAGE_BYTES));
+            sink.feed(message)
+                .await
+                .map_err(|e| Error::db(ctx("copying into"), e))?;
+        }
+        sink.flush()
             .await
             .map_err(|e| Error::db(ctx("copying into"), e))?;
         sent += rows;
