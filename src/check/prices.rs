@@ -145,29 +145,10 @@ fn write_drafts(
 /// Bytes of one table (heap + TOAST + indexes): deterministic on the same data.
 fn table_bytes(v: &mut Verdict, b: &TableBytes, c: &TableBytes, opts: &CheckOptions) {
     let (old, new) = (b.total_bytes(), c.total_bytes());
-    let allowed = old as f64 * opts.bytes_tolerance;
-    let delta = new as f64 - old as f64;
-    let text = format!(
-        "{} {} → {} ({}; tolerance {:.1}%)",
-        c.name,
-        bytes(old),
-        bytes(new),
-        percent(new as f64 / old.max(1) as f64),
-        opts.bytes_tolerance * 100.0
-    );
-    if delta > allowed {
-        v.push(
-            FindingKind::BytesUp,
-            Severity::Regression,
-            format!("larger: {text}"),
-        );
-    } else if -delta > allowed {
-        v.push(
-            FindingKind::BytesDown,
-            Severity::Improvement,
-            format!("smaller: {text}"),
-        );
-    }
+    let text = format!("{} {} → {}", c.name, bytes(old), bytes(new));
+    let up = (FindingKind::BytesUp, "larger:");
+    let down = (FindingKind::BytesDown, "smaller:");
+    beyond_tolerance(v, old, new, opts.bytes_tolerance, up, down, &text);
 }
 
 /// WAL records and bytes of the first multi-row write (or update) on a fresh clone.
@@ -180,28 +161,35 @@ fn wal(v: &mut Verdict, b: &WriteCost, c: &WriteCost, opts: &CheckOptions) {
             c.counters.wal_records,
         ),
     ] {
-        let allowed = old as f64 * opts.wal_tolerance;
-        let delta = new as f64 - old as f64;
-        let text = format!(
-            "{name} for {} rows {} → {} ({}; tolerance {:.1}%)",
-            count(c.counters.rows),
-            count(old),
-            count(new),
-            percent(new as f64 / old.max(1) as f64),
-            opts.wal_tolerance * 100.0
-        );
-        if delta > allowed {
-            v.push(
-                FindingKind::WalUp,
-                Severity::Regression,
-                format!("more {text}"),
-            );
-        } else if -delta > allowed {
-            v.push(
-                FindingKind::WalDown,
-                Severity::Improvement,
-                format!("less {text}"),
-            );
-        }
+        let rows = count(c.counters.rows);
+        let text = format!("{name} for {rows} rows {} → {}", count(old), count(new));
+        let (up, down) = ((FindingKind::WalUp, "more"), (FindingKind::WalDown, "less"));
+        beyond_tolerance(v, old, new, opts.wal_tolerance, up, down, &text);
+    }
+}
+
+/// The one gate of a deterministic counter: a regression (`up`) when `new` exceeds
+/// `old` by more than `tolerance` of it, an improvement (`down`) when it falls short
+/// by as much; `text` says what moved, the ratio and the tolerance are appended.
+fn beyond_tolerance(
+    v: &mut Verdict,
+    old: u64,
+    new: u64,
+    tolerance: f64,
+    (up, more): (FindingKind, &str),
+    (down, less): (FindingKind, &str),
+    text: &str,
+) {
+    let allowed = old as f64 * tolerance;
+    let delta = new as f64 - old as f64;
+    let text = format!(
+        "{text} ({}; tolerance {:.1}%)",
+        percent(new as f64 / old.max(1) as f64),
+        tolerance * 100.0
+    );
+    if delta > allowed {
+        v.push(up, Severity::Regression, format!("{more} {text}"));
+    } else if -delta > allowed {
+        v.push(down, Severity::Improvement, format!("{less} {text}"));
     }
 }
