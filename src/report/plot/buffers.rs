@@ -4,7 +4,7 @@
 
 use plotters::prelude::*;
 
-use super::{Axis, Quantity, Role, Ticked, legend, row_chart, svg};
+use super::{Axis, Role, Ticked, legend, row_chart, svg};
 use crate::results::{ComparisonResult, VariantResult};
 use crate::units::{bytes, count};
 
@@ -54,13 +54,7 @@ pub fn draw(c: &ComparisonResult, role: &dyn Fn(&VariantResult) -> Role) -> Opti
             ],
         )?;
         let area = root.margin(28, 0, 0, 0);
-        // Linear from zero, so bar lengths compare honestly.
-        let axis = Axis {
-            log: false,
-            lo: 0.0,
-            hi: max * 1.05,
-            ..Axis::fit(&[max], Quantity::Count, false)
-        };
+        let axis = Axis::linear_from_zero(max);
         let (mut chart, centers) = row_chart(
             &area,
             root,

@@ -4,7 +4,7 @@
 
 use plotters::prelude::*;
 
-use super::{Axis, Quantity, Role, Ticked, legend, row_chart, svg};
+use super::{Axis, Role, Ticked, legend, row_chart, svg};
 use crate::results::{ComparisonResult, TableBytes, VariantResult};
 use crate::units::bytes;
 
@@ -62,12 +62,7 @@ pub fn draw(
             ],
         )?;
         let area = root.margin(28, 0, 0, 0);
-        let axis = Axis {
-            log: false,
-            lo: 0.0,
-            hi: max * 1.05,
-            ..Axis::fit(&[max], Quantity::Count, false)
-        };
+        let axis = Axis::linear_from_zero(max);
         let (mut chart, centers) = row_chart(
             &area,
             root,

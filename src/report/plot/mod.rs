@@ -59,6 +59,17 @@ pub struct Axis {
 }
 
 impl Axis {
+    /// A linear count axis from zero to a little past `max`, so bar lengths compare
+    /// honestly (blocks, bytes).
+    pub fn linear_from_zero(max: f64) -> Axis {
+        Axis {
+            log: false,
+            lo: 0.0,
+            hi: max * 1.05,
+            ..Axis::fit(&[max], Quantity::Count, false)
+        }
+    }
+
     /// An axis for `values`: log when their spread is wide (or `force_log`), else
     /// linear from zero so bar lengths and distances stay honest.
     pub fn fit(values: &[f64], quantity: Quantity, force_log: bool) -> Axis {
