@@ -82,6 +82,7 @@ fn main() {
                 rows: env.rows,
                 load: Some(loaded.report.clone()),
                 index_sets: Vec::new(),
+                layouts: Vec::new(),
                 comparisons: Vec::new(),
             };
             let bench = Bench {
