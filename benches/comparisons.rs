@@ -271,7 +271,7 @@ impl Bench {
                     }
                     Err(stop) => failure = failure.or(Some(self.stopped(&m, c, stop))),
                 }
-                if let Err(e) = self.rt.block_on(session::close(&m, s)) {
+                if let Err(e) = self.rt.block_on(session::close(&mut m, s)) {
                     self.die(&e.to_string());
                 }
                 self.keep(m);

@@ -222,7 +222,7 @@ fn real_main() -> anyhow::Result<()> {
                 );
             }
             for (_, s) in sessions {
-                session::close(&m, s).await?;
+                session::close(&mut m, s).await?;
             }
         }
         println!(

@@ -263,6 +263,6 @@ async fn measurers_sharing_a_server_never_reuse_a_clone_name() {
     for v in &result.variants {
         assert_eq!(v.status, VariantStatus::Ok, "{}: {:?}", v.name, v.status);
     }
-    session::close(&first, open).await.expect("closing");
+    session::close(&mut first, open).await.expect("closing");
     server.shutdown().await.expect("shutdown");
 }

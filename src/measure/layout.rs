@@ -10,8 +10,9 @@
 //!
 //! Writes ([`super::writes`]) are measured at the end of the first read-only variant
 //! of a layout (with index set `none`) or of an index set (with no layout), on that
-//! variant's clone after its samples and plans: its reads never see the rolled-back
-//! rows, and the clone is dropped right after.
+//! variant's clone after the plans of every variant of the comparison: no read ever
+//! sees the rolled-back rows, and the clone, spoiled, is dropped once its last user
+//! closes ([`super::clones`]).
 
 use std::time::Instant;
 
@@ -187,6 +188,10 @@ pub(super) async fn write_costs(m: &mut Measurer<'_>, s: &Session) -> Result<(),
         };
         let (insert_due, update_due) = (cost.writes.is_none(), cost.updates.is_none());
         let what = format!("layout {name}");
+        if (layout.write_table.is_some() && insert_due) || (layout.update.is_some() && update_due)
+        {
+            super::setup::for_writing(m, s).await?;
+        }
         if let (Some(table), true) = (&layout.write_table, insert_due) {
             let w = writes::measure(
                 &s.client,
@@ -217,6 +222,9 @@ pub(super) async fn write_costs(m: &mut Measurer<'_>, s: &Session) -> Result<(),
     let (insert_due, update_due) = (cost.writes.is_none(), cost.updates.is_none());
     let what = format!("index set {}", set.name);
     let table = set.write_table.as_deref().filter(|_| insert_due);
+    if table.is_some() || (set.update.is_some() && update_due) {
+        super::setup::for_writing(m, s).await?;
+    }
     let with_set = match table {
         Some(t) => Some(
             writes::measure(&s.client, spec(t, set.write_rows.as_deref()))

@@ -9,6 +9,7 @@
 //! reference variant, and, the first time a layout or index set is seen on a
 //! read-only variant, measure writes into its table ([`writes`]).
 
+mod clones;
 pub mod cost;
 mod evaluate;
 pub mod exec;
@@ -35,6 +36,7 @@ use crate::results::{
 };
 use crate::shutdown::Shutdown;
 pub use evaluate::evaluate;
+pub use clones::KEEP_IDLE as KEEP_IDLE_CLONES;
 pub use exec::Protocol;
 
 /// How to measure. Plain data with documented defaults.
@@ -103,6 +105,8 @@ pub struct Memory {
     layout_costs: BTreeMap<String, LayoutCost>,
     /// Layouts built so far (one per layout with statements, however many variants).
     layout_builds: u32,
+    /// Clones shared by read-only variants with the same layout and index set.
+    clones: clones::Pool,
 }
 
 impl Memory {
@@ -115,6 +119,12 @@ impl Memory {
     /// variants run on it).
     pub fn layout_builds(&self) -> u32 {
         self.layout_builds
+    }
+
+    /// Clones made for read-only variants, and how many times a variant ran on one
+    /// made before instead of a clone of its own.
+    pub fn clones_made_and_shared(&self) -> (u32, u32) {
+        (self.clones.made, self.clones.shared)
     }
 }
 
@@ -181,20 +191,34 @@ impl<'a> Measurer<'a> {
         self.mem.layout_builds()
     }
 
-    /// Drops the layout templates this measurer built; call when the dataset is done
-    /// (the server's teardown drops them too, should a run stop before).
+    /// Clones made for read-only variants, and how many times one was shared.
+    pub fn clones_made_and_shared(&self) -> (u32, u32) {
+        self.mem.clones_made_and_shared()
+    }
+
+    /// Drops the layout templates and shared clones this measurer made; call when
+    /// the dataset is done (the server's teardown drops them too, should a run stop
+    /// before).
     pub async fn finish(&mut self) -> Result<()> {
+        for db in self.mem.clones.idle() {
+            self.server.drop_database(&db).await?;
+        }
         layout::drop_templates(self, &Default::default()).await
     }
 
-    /// Drops the layout templates that none of `later` (the comparisons still to
-    /// measure) runs on: each is a whole copy of the loaded database.
-    pub async fn release_layouts(&mut self, later: &[&Comparison]) -> Result<()> {
-        let keep = later
-            .iter()
-            .flat_map(|c| &c.variants)
-            .filter_map(|v| v.layout.clone())
+    /// Drops the layout templates and the shared clones that none of `later` (the
+    /// comparisons still to measure) runs on: each is a whole copy of the loaded
+    /// database.
+    pub async fn release(&mut self, later: &[&Comparison]) -> Result<()> {
+        let variants = || later.iter().flat_map(|c| &c.variants);
+        let keys: Vec<clones::Key> = variants()
+            .filter(|v| v.mode == crate::catalog::Mode::Read)
+            .map(|v| (v.layout.clone(), v.index_set.clone()))
             .collect();
+        for db in self.mem.clones.surplus(&keys) {
+            self.server.drop_database(&db).await?;
+        }
+        let keep = variants().filter_map(|v| v.layout.clone()).collect();
         layout::drop_templates(self, &keep).await
     }
 

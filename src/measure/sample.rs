@@ -71,6 +71,17 @@ async fn one_sample(
         Err(ExecError { source, .. }) if source.code() == Some(&SqlState::QUERY_CANCELED) => {
             Err(Stop::Timeout)
         }
+        Err(ExecError { index, source })
+            if source.code() == Some(&SqlState::READ_ONLY_SQL_TRANSACTION) =>
+        {
+            Err(Stop::Variant(Failed(format!(
+                "{}: variant {}, statement {} writes ({}); declare mode = \"rollback\" (each sample undone) or \"fresh_clone\" (each on a new clone): a read-only variant shares its clone with others",
+                pos_str(m, v),
+                v.name,
+                index + 1,
+                crate::error::pg_message(&source)
+            ))))
+        }
         Err(ExecError { index, source }) => {
             let e = Error::db(
                 format!(

@@ -13,7 +13,7 @@ use tokio_postgres::{Client, SimpleQueryMessage};
 use super::exec::{Execution, PrepareError, TextParam, text_rows};
 use super::stop::{Failed, Stop, pos_str};
 use super::{Measurer, cost};
-use crate::catalog::{Comparison, Variant};
+use crate::catalog::{Comparison, Mode, Variant};
 use crate::error::{Error, Result};
 use crate::provision::quote_ident;
 use crate::results::ResultOrder;
@@ -45,8 +45,9 @@ impl Session {
     }
 }
 
-/// Clones the template, computes the comparison's parameters (once, cached in
-/// `params`), applies the index set and prepares the statements.
+/// A clone for `v` (a read-only variant shares one with the others of its layout and
+/// index set: [`super::clones`]), the comparison's parameters (computed once, cached
+/// in `params`), the index set applied, and the statements prepared.
 pub async fn open(
     m: &mut Measurer<'_>,
     c: &Comparison,
@@ -54,10 +55,28 @@ pub async fn open(
     params: &mut Option<Params>,
 ) -> std::result::Result<Session, Stop> {
     let source = super::layout::source_for(m, v).await?;
+    let key = (v.layout.clone(), v.index_set.clone());
+    let shared = if v.mode == Mode::Read {
+        m.mem.clones.share(&key)
+    } else {
+        None
+    };
+    if let Some(db) = shared {
+        let r = open_on(m, c, v, params, &db, false).await;
+        if r.is_err() {
+            release(m, &db).await?;
+        }
+        return r;
+    }
     let db = m.next_clone();
     m.server.create_database(&db, Some(&source)).await?;
-    match open_on(m, c, v, params, &db).await {
-        Ok(s) => Ok(s),
+    match open_on(m, c, v, params, &db, true).await {
+        Ok(s) => {
+            if v.mode == Mode::Read {
+                m.mem.clones.add(key, &db);
+            }
+            Ok(s)
+        }
         Err(e) => {
             m.server.drop_database(&db).await?;
             Err(e)
@@ -65,12 +84,14 @@ pub async fn open(
     }
 }
 
+/// Sets `v` up on `db`; `build`: the clone is new, its index set is still to apply.
 async fn open_on(
     m: &mut Measurer<'_>,
     c: &Comparison,
     v: &Variant,
     params: &mut Option<Params>,
     db: &str,
+    build: bool,
 ) -> std::result::Result<Session, Stop> {
     let client = m.server.connect(db).await?;
     bound_setup(m, &client).await?;
@@ -79,7 +100,9 @@ async fn open_on(
     }
     let params = params.as_ref().expect("set above");
     super::layout::record_bytes(m, v, &client).await?;
-    apply_index_set(m, v, &client).await?;
+    if build {
+        apply_index_set(m, v, &client).await?;
+    }
     session(m, c, v, &client, false).await?;
     let param_sets = param_sets(m, v, params, &client).await?;
     let first = param_sets
@@ -153,10 +176,33 @@ pub async fn write_costs(m: &mut Measurer<'_>, s: &Session) -> std::result::Resu
     super::layout::write_costs(m, s).await
 }
 
-/// Closes the connection and drops the clone.
-pub async fn close(m: &Measurer<'_>, s: Session) -> Result<()> {
+/// Closes the connection, and drops the clone unless it is a shared one that others
+/// use or later variants will (then it is only released).
+pub async fn close(m: &mut Measurer<'_>, s: Session) -> Result<()> {
     drop(s.client);
-    m.server.drop_database(&s.db).await
+    if m.mem.clones.contains(&s.db) {
+        release(m, &s.db).await
+    } else {
+        m.server.drop_database(&s.db).await
+    }
+}
+
+/// One user fewer of the shared clone `db`; drops what the pool lets go.
+async fn release(m: &mut Measurer<'_>, db: &str) -> Result<()> {
+    for db in m.mem.clones.release(db) {
+        m.server.drop_database(&db).await?;
+    }
+    Ok(())
+}
+
+/// Before writes are measured on `s`'s clone: no other variant gets it from now on,
+/// and its session may write again.
+pub(super) async fn for_writing(m: &mut Measurer<'_>, s: &Session) -> Result<()> {
+    m.mem.clones.spoil(&s.db);
+    s.client
+        .batch_execute("SET default_transaction_read_only = off")
+        .await
+        .map_err(|e| Error::db("allowing writes to measure them", e))
 }
 
 fn prepare_message(m: &Measurer<'_>, v: &Variant, e: PrepareError) -> String {
@@ -439,6 +485,12 @@ pub(super) async fn session(
     if deterministic {
         sql.push_str("SET max_parallel_workers_per_gather = 0; SET jit = off;");
     }
+    // A read-only variant shares its clone ([`super::clones`]): it must not write.
+    sql.push_str(if v.mode == Mode::Read {
+        "SET default_transaction_read_only = on;"
+    } else {
+        "SET default_transaction_read_only = off;"
+    });
     client.batch_execute(&sql).await.map_err(|e| {
         if crate::error::connection_lost(&e) {
             return Stop::Run(Error::db("setting the variant's session", e));

@@ -3,7 +3,8 @@
 //! variants are sampled **in rounds**, one sample each per round, so that a burst of
 //! load on a shared machine hits all variants alike instead of whichever happened to
 //! be sampling ([`super::SamplingOrder::BackToBack`] takes each variant's samples in
-//! one go instead). Each variant stops on its own rule; plans are captured at the end.
+//! one go instead). Each variant stops on its own rule; plans are captured at the
+//! end, then writes are measured where due ([`super::layout`]).
 
 use std::time::Instant;
 
@@ -119,19 +120,25 @@ pub(super) async fn measure_all(
         }
     }
 
+    // Plans of every variant first: writes measured on a clone (below) would show in
+    // the plans of the variants sharing it.
+    for slot in slots.iter_mut() {
+        if let Some(s) = &slot.session
+            && slot.out.status == VariantStatus::Ok
+        {
+            match session::plans(m, s).await {
+                Ok((plan, counters)) => {
+                    slot.out.planning_ms = session::planning_ms(s, &plan).await;
+                    slot.out.plan = Some(plan);
+                    slot.out.counters = Some(counters);
+                }
+                Err(stop) => slot.out.status = session::status_of(m, c, stop)?,
+            }
+        }
+    }
     let mut out = Vec::new();
     for mut slot in slots {
         if let Some(s) = slot.session.take() {
-            if slot.out.status == VariantStatus::Ok {
-                match session::plans(m, &s).await {
-                    Ok((plan, counters)) => {
-                        slot.out.planning_ms = session::planning_ms(&s, &plan).await;
-                        slot.out.plan = Some(plan);
-                        slot.out.counters = Some(counters);
-                    }
-                    Err(stop) => slot.out.status = session::status_of(m, c, stop)?,
-                }
-            }
             if slot.out.status == VariantStatus::Ok
                 && let Err(stop) = session::write_costs(m, &s).await
             {

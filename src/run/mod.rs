@@ -210,7 +210,7 @@ async fn measure_server(
         for (i, c) in selected.iter().enumerate() {
             let r = measurer.comparison(c).await;
             if r.is_ok() {
-                measurer.release_layouts(&selected[i + 1..]).await?;
+                measurer.release(&selected[i + 1..]).await?;
             }
             let ds = &mut results.datasets[idx];
             ds.index_sets = measurer.index_set_costs();
@@ -228,6 +228,10 @@ async fn measure_server(
                 }
             }
         }
+        let (made, shared) = measurer.clones_made_and_shared();
+        progress.println(&format!(
+            "clones: {made} made for read-only variants, shared {shared} times (one per layout and index set)"
+        ));
         if !scenario.layouts.is_empty() {
             progress.println(&format!(
                 "layouts: {} built for {} rows (each once, shared by its variants)",
@@ -265,7 +269,8 @@ pub fn cleanup(shutdown: &Shutdown) -> Cleanup {
 
 /// Clones of the template held at once while measuring `selected`: one per variant
 /// of the largest comparison (all are set up before sampling in rounds), plus one
-/// for a `fresh_clone` variant's per-sample clone.
+/// for a `fresh_clone` variant's per-sample clone, plus the idle shared clones kept
+/// for later comparisons.
 pub fn clones_at_once(selected: &[&crate::catalog::Comparison]) -> u32 {
     selected
         .iter()
@@ -285,7 +290,7 @@ pub fn clones_at_once(selected: &[&crate::catalog::Comparison]) -> u32 {
             c.variants.len() as u32 + u32::from(fresh) + layouts.len() as u32
         })
         .max()
-        .unwrap_or(0)
+        .map_or(0, |n| n + crate::measure::KEEP_IDLE_CLONES as u32)
 }
 
 impl RunConfig {
