@@ -146,7 +146,11 @@ mod tests {
         assert_eq!(p.share(&key("a")), None);
         p.add(key("a"), "c1");
         assert_eq!(p.share(&key("a")).as_deref(), Some("c1"));
-        assert_eq!(p.share(&(Some("l".into()), "a".into())), None, "layout differs");
+        assert_eq!(
+            p.share(&(Some("l".into()), "a".into())),
+            None,
+            "layout differs"
+        );
         p.spoil("c1");
         assert_eq!(p.share(&key("a")), None, "spoiled: nobody new gets it");
         assert!(p.release("c1").is_empty(), "still one user");

@@ -188,8 +188,7 @@ pub(super) async fn write_costs(m: &mut Measurer<'_>, s: &Session) -> Result<(),
         };
         let (insert_due, update_due) = (cost.writes.is_none(), cost.updates.is_none());
         let what = format!("layout {name}");
-        if (layout.write_table.is_some() && insert_due) || (layout.update.is_some() && update_due)
-        {
+        if (layout.write_table.is_some() && insert_due) || (layout.update.is_some() && update_due) {
             super::setup::for_writing(m, s).await?;
         }
         if let (Some(table), true) = (&layout.write_table, insert_due) {

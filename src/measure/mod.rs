@@ -35,8 +35,8 @@ use crate::results::{
     ComparisonResult, IndexSetCost, LayoutCost, Sampling, VariantResult, WriteCost,
 };
 use crate::shutdown::Shutdown;
-pub use evaluate::evaluate;
 pub use clones::KEEP_IDLE as KEEP_IDLE_CLONES;
+pub use evaluate::evaluate;
 pub use exec::Protocol;
 
 /// How to measure. Plain data with documented defaults.
