@@ -147,6 +147,7 @@ impl RowDigest {
 }
 
 /// Everything needed to execute a variant once, prepared ahead of the samples.
+#[derive(Clone)]
 pub struct Execution {
     protocol: Protocol,
     sql: Vec<String>,

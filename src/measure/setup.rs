@@ -31,6 +31,9 @@ pub struct Session {
     pub(super) ordered: bool,
     /// Parameter values of the first execution, as text (for results).
     pub params: Vec<String>,
+    /// A `fresh_clone` variant's own clone, set up like a fresh one and not yet run
+    /// on: the first fresh clone it asks for ([`with_fresh_clone`]).
+    unused: std::sync::atomic::AtomicBool,
 }
 
 impl Session {
@@ -122,6 +125,7 @@ async fn open_on(
         comparison: c.clone(),
         ordered: c.result_order != ResultOrder::Multiset,
         params: first,
+        unused: (v.mode == Mode::FreshClone).into(),
     })
 }
 
@@ -148,12 +152,17 @@ async fn prepare(
 }
 
 /// A fresh clone with the variant's index set and session, for writing variants.
+/// The first one (when not `deterministic`) is the session's own clone, which is
+/// set up exactly so and has not been run on.
 pub(super) async fn with_fresh_clone<T>(
     m: &mut Measurer<'_>,
     s: &Session,
     deterministic: bool,
     f: impl AsyncFnOnce(&Measurer<'_>, &Client, Execution) -> std::result::Result<T, Stop>,
 ) -> std::result::Result<T, Stop> {
+    if !deterministic && s.unused.swap(false, std::sync::atomic::Ordering::Relaxed) {
+        return f(m, &s.client, s.exec.clone()).await;
+    }
     let source = super::layout::source_for(m, &s.variant).await?;
     let db = m.next_clone();
     m.server.create_database(&db, Some(&source)).await?;
