@@ -62,7 +62,8 @@ pub(super) async fn source_for(m: &mut Measurer<'_>, v: &Variant) -> Result<Stri
         return Ok(m.template.to_string());
     }
     let db = m.server.unique_name("l");
-    m.server.create_database(&db, Some(m.template)).await?;
+    let template = m.template;
+    m.make_clone(&db, template).await?;
     let started = Instant::now();
     match build_on(m, &layout, &db).await {
         Ok(()) => {
@@ -339,7 +340,7 @@ pub(super) async fn drop_templates(
         if let Some(Built::Template(db)) = m.mem.layouts.remove(&name)
             && db != m.template
         {
-            m.server.drop_database(&db).await?;
+            m.retire(db);
         }
     }
     Ok(())

@@ -67,12 +67,12 @@ pub async fn open(
     if let Some(db) = shared {
         let r = open_on(m, c, v, params, &db, false).await;
         if r.is_err() {
-            release(m, &db).await?;
+            release(m, &db);
         }
         return r;
     }
     let db = m.next_clone();
-    m.server.create_database(&db, Some(&source)).await?;
+    m.make_clone(&db, &source).await?;
     match open_on(m, c, v, params, &db, true).await {
         Ok(s) => {
             if v.mode == Mode::Read {
@@ -165,7 +165,7 @@ pub(super) async fn with_fresh_clone<T>(
     }
     let source = super::layout::source_for(m, &s.variant).await?;
     let db = m.next_clone();
-    m.server.create_database(&db, Some(&source)).await?;
+    m.make_clone(&db, &source).await?;
     let r = async {
         let client = m.server.connect(&db).await?;
         bound_setup(m, &client).await?;
@@ -175,7 +175,7 @@ pub(super) async fn with_fresh_clone<T>(
         f(m, &client, exec).await
     }
     .await;
-    m.server.drop_database(&db).await?;
+    m.retire(db);
     r
 }
 
@@ -190,18 +190,18 @@ pub async fn write_costs(m: &mut Measurer<'_>, s: &Session) -> std::result::Resu
 pub async fn close(m: &mut Measurer<'_>, s: Session) -> Result<()> {
     drop(s.client);
     if m.mem.clones.contains(&s.db) {
-        release(m, &s.db).await
+        release(m, &s.db);
     } else {
-        m.server.drop_database(&s.db).await
-    }
-}
-
-/// One user fewer of the shared clone `db`; drops what the pool lets go.
-async fn release(m: &mut Measurer<'_>, db: &str) -> Result<()> {
-    for db in m.mem.clones.release(db) {
-        m.server.drop_database(&db).await?;
+        m.retire(s.db);
     }
     Ok(())
+}
+
+/// One user fewer of the shared clone `db`; retires what the pool lets go.
+fn release(m: &mut Measurer<'_>, db: &str) {
+    for db in m.mem.clones.release(db) {
+        m.retire(db);
+    }
 }
 
 /// Before writes are measured on `s`'s clone: no other variant gets it from now on,

@@ -77,6 +77,8 @@ pub(super) async fn measure_all(
         });
     }
 
+    // Nothing is dropped while samples are timed.
+    m.drop_retired().await?;
     let cfg = m.config.sampling.clone();
     loop {
         m.shutdown.check()?;

@@ -270,7 +270,8 @@ pub fn cleanup(shutdown: &Shutdown) -> Cleanup {
 /// Clones of the template held at once while measuring `selected`: one per variant
 /// of the largest comparison (all are set up before sampling in rounds), plus one
 /// for a `fresh_clone` variant's per-sample clone, plus the idle shared clones kept
-/// for later comparisons.
+/// for later comparisons, plus one: a clone is made while the ones retired before it
+/// are dropped.
 pub fn clones_at_once(selected: &[&crate::catalog::Comparison]) -> u32 {
     selected
         .iter()
@@ -290,7 +291,7 @@ pub fn clones_at_once(selected: &[&crate::catalog::Comparison]) -> u32 {
             c.variants.len() as u32 + u32::from(fresh) + layouts.len() as u32
         })
         .max()
-        .map_or(0, |n| n + crate::measure::KEEP_IDLE_CLONES as u32)
+        .map_or(0, |n| n + crate::measure::KEEP_IDLE_CLONES as u32 + 1)
 }
 
 impl RunConfig {

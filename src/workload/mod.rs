@@ -156,9 +156,10 @@ pub(crate) async fn measure_all(
             continue;
         }
         let db = m.server.unique_name("c");
-        m.server.create_database(&db, Some(m.template)).await?;
+        let template = m.template;
+        m.make_clone(&db, template).await?;
         let outcome = variant(m, c, v, &w, &db, &mut r).await;
-        m.server.drop_database(&db).await?;
+        m.retire(db);
         match outcome {
             Ok(()) => {}
             Err(Stop::Run(e)) => return Err(e),
