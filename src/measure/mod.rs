@@ -1,4 +1,5 @@
-//! Measuring: every variant of a comparison on its own clone of the loaded template.
+//! Measuring: every variant of a comparison on a clone of the loaded template with its
+//! index set (shared by the read-only variants of the same layout and index set).
 //!
 //! For each variant: clone the template (or its layout's, built once per dataset:
 //! `layout`; read-only variants of the same layout and index set share one clone:
