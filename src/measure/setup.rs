@@ -67,7 +67,7 @@ pub async fn open(
     if let Some(db) = shared {
         let r = open_on(m, c, v, params, &db, false).await;
         if r.is_err() {
-            release(m, &db);
+            release_shared(m, &db);
         }
         return r;
     }
@@ -185,12 +185,13 @@ pub async fn write_costs(m: &mut Measurer<'_>, s: &Session) -> std::result::Resu
     super::layout::write_costs(m, s).await
 }
 
-/// Closes the connection, and drops the clone unless it is a shared one that others
-/// use or later variants will (then it is only released).
+/// Closes the connection and retires the clone (dropped while the next one is made:
+/// [`Measurer::make_clone`]), unless it is a shared one that others use or later
+/// variants will (then it is only released).
 pub async fn close(m: &mut Measurer<'_>, s: Session) -> Result<()> {
     drop(s.client);
     if m.mem.clones.contains(&s.db) {
-        release(m, &s.db);
+        release_shared(m, &s.db);
     } else {
         m.retire(s.db);
     }
@@ -198,7 +199,7 @@ pub async fn close(m: &mut Measurer<'_>, s: Session) -> Result<()> {
 }
 
 /// One user fewer of the shared clone `db`; retires what the pool lets go.
-fn release(m: &mut Measurer<'_>, db: &str) {
+fn release_shared(m: &mut Measurer<'_>, db: &str) {
     for db in m.mem.clones.release(db) {
         m.retire(db);
     }
