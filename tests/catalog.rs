@@ -116,6 +116,35 @@ async fn every_builtin_comparison_runs_agrees_and_meets_its_expectations() {
             .iter()
             .any(|s| s.bytes > 0 && s.write_rows_per_second > 0.0)
     );
+    // Writes are measured for every index set and layout with a write table that a
+    // read-only variant runs on (once, at the last comparison reading on it): none is
+    // left out, whichever comparison that is.
+    let read_on = |layout: Option<&str>, set: &str| {
+        scenario
+            .comparisons
+            .iter()
+            .filter(|c| !querylab::workload::is_workload(c))
+            .flat_map(|c| &c.variants)
+            .any(|v| {
+                v.mode == catalog::Mode::Read && v.layout.as_deref() == layout && v.index_set == set
+            })
+    };
+    let mut costed = 0;
+    for s in &ds.index_sets {
+        if scenario.index_sets[&s.name].write_table.is_some() && read_on(None, &s.name) {
+            assert!(s.writes.is_some(), "index set {} has writes", s.name);
+            costed += 1;
+        }
+    }
+    for l in &ds.layouts {
+        if scenario.layouts[&l.name].write_table.is_some()
+            && read_on(Some(&l.name), catalog::NO_INDEX)
+        {
+            assert!(l.writes.is_some(), "layout {} has writes", l.name);
+            costed += 1;
+        }
+    }
+    assert!(costed >= 20, "{costed} index sets and layouts costed");
     // The file on disk is the same, complete, results.
     let saved = RunResults::read(&dir.path().join("results.json")).unwrap();
     assert_eq!(saved.status, querylab::results::RunStatus::Complete);

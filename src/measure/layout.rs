@@ -8,11 +8,12 @@
 //! whose statements fail is recorded as failed once, and every variant on it fails
 //! with the same `file:line:column` message; the run goes on.
 //!
-//! Writes ([`super::writes`]) are measured at the end of the first read-only variant
-//! of a layout (with index set `none`) or of an index set (with no layout), on that
-//! variant's clone after the plans of every variant of the comparison: no read ever
-//! sees the rolled-back rows, and the clone, spoiled, is dropped once its last user
-//! closes ([`super::clones`]).
+//! Writes ([`super::writes`]) are measured at the end of a read-only variant of a
+//! layout (with index set `none`) or of an index set (with no layout), in the last
+//! comparison that reads on that clone ([`Measurer::upcoming`]), on the variant's
+//! clone after the plans of every variant of the comparison: no read ever sees the
+//! rolled-back rows, and the clone, spoiled, is dropped once its last user closes
+//! ([`super::clones`]) instead of being made again for a later comparison.
 
 use std::time::Instant;
 
@@ -170,7 +171,11 @@ pub(super) async fn record_bytes(
 /// and `s` is a read-only variant: at the end of its path, on its own clone.
 pub(super) async fn write_costs(m: &mut Measurer<'_>, s: &Session) -> Result<(), Stop> {
     let v = &s.variant;
-    if v.mode != Mode::Read || m.config.write_cost_rows == 0 || m.config.write_repetitions == 0 {
+    if v.mode != Mode::Read
+        || m.config.write_cost_rows == 0
+        || m.config.write_repetitions == 0
+        || m.read_later(&(v.layout.clone(), v.index_set.clone()))
+    {
         return Ok(());
     }
     let spec = |table, rows_sql| WriteSpec {

@@ -8,8 +8,8 @@
 //! reached (capped for slow variants), then, outside the samples, capture the full
 //! `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)` and the deterministic counters
 //! (parallelism and JIT off), digest the rows for the cross-check against the
-//! reference variant, and, the first time a layout or index set is seen on a
-//! read-only variant, measure writes into its table ([`writes`]).
+//! reference variant, and, once per layout or index set (on a read-only variant of
+//! the last comparison reading on it), measure writes into its table ([`writes`]).
 
 mod clones;
 pub mod cost;
@@ -132,6 +132,14 @@ impl Memory {
     }
 }
 
+/// The clones (layout and index set) and layouts the comparisons after the current
+/// one need.
+#[derive(Default)]
+struct Later {
+    keys: Vec<clones::Key>,
+    layouts: std::collections::BTreeSet<String>,
+}
+
 /// Runs the comparisons of one scenario against one loaded template, remembering
 /// index-set costs across comparisons.
 pub struct Measurer<'a> {
@@ -142,6 +150,8 @@ pub struct Measurer<'a> {
     pub(crate) shutdown: &'a Shutdown,
     pub(crate) progress: &'a Progress,
     mem: Memory,
+    /// What the comparisons after the current one need.
+    later: Later,
     /// When the current comparison's time budget runs out.
     pub(crate) deadline: Instant,
 }
@@ -164,6 +174,7 @@ impl<'a> Measurer<'a> {
             shutdown,
             progress,
             mem: Memory::default(),
+            later: Later::default(),
             deadline: Instant::now() + config.comparison_budget,
         }
     }
@@ -243,20 +254,40 @@ impl<'a> Measurer<'a> {
         Ok(())
     }
 
-    /// Drops the layout templates and the shared clones that none of `later` (the
-    /// comparisons still to measure) runs on: each is a whole copy of the loaded
-    /// database.
-    pub async fn release(&mut self, later: &[&Comparison]) -> Result<()> {
+    /// Tells the measurer which comparisons come after the next one: the clones and
+    /// layout templates they need are kept ([`Self::release`]), and the writes of an
+    /// index set or layout they read on again are measured at its last use rather
+    /// than its first (measuring writes spoils a clone, which would then be made and
+    /// set up again). Without it, every clone may go and writes are measured at once.
+    pub fn upcoming(&mut self, later: &[&Comparison]) {
         let variants = || later.iter().flat_map(|c| &c.variants);
-        let keys: Vec<clones::Key> = variants()
-            .filter(|v| v.mode == crate::catalog::Mode::Read)
-            .map(|v| (v.layout.clone(), v.index_set.clone()))
-            .collect();
-        for db in self.mem.clones.surplus(&keys) {
+        self.later = Later {
+            // Workloads make clones of their own and measure no writes.
+            keys: later
+                .iter()
+                .filter(|c| !crate::workload::is_workload(c))
+                .flat_map(|c| &c.variants)
+                .filter(|v| v.mode == crate::catalog::Mode::Read)
+                .map(|v| (v.layout.clone(), v.index_set.clone()))
+                .collect(),
+            layouts: variants().filter_map(|v| v.layout.clone()).collect(),
+        };
+    }
+
+    /// Drops the layout templates and the shared clones that none of the comparisons
+    /// still to measure ([`Self::upcoming`]) runs on: each is a whole copy of the
+    /// loaded database.
+    pub async fn release(&mut self) -> Result<()> {
+        for db in self.mem.clones.surplus(&self.later.keys) {
             self.retire(db);
         }
-        let keep = variants().filter_map(|v| v.layout.clone()).collect();
+        let keep = self.later.layouts.clone();
         layout::drop_templates(self, &keep).await
+    }
+
+    /// Whether a comparison after this one reads on `key` (its writes wait for it).
+    pub(crate) fn read_later(&self, key: &clones::Key) -> bool {
+        self.later.keys.contains(key)
     }
 
     /// A fresh clone name under this run's prefix.

@@ -384,8 +384,8 @@ pub(crate) async fn apply_index_set(
         None => Vec::new(),
     };
     let indexes = analyze.unwrap_or_default();
-    // Writes are measured at the end of the first read-only variant with the set
-    // (`write_costs`), on the loaded table.
+    // Writes are measured at the end of a read-only variant with the set, in the
+    // last comparison reading on it (`write_costs`), on the loaded table.
     m.mem.costs.insert(
         set.name.clone(),
         crate::results::IndexSetCost {

@@ -208,9 +208,10 @@ async fn measure_server(
             progress,
         );
         for (i, c) in selected.iter().enumerate() {
+            measurer.upcoming(&selected[i + 1..]);
             let r = measurer.comparison(c).await;
             if r.is_ok() {
-                measurer.release(&selected[i + 1..]).await?;
+                measurer.release().await?;
             }
             let ds = &mut results.datasets[idx];
             ds.index_sets = measurer.index_set_costs();
