@@ -15,7 +15,8 @@
 //!
 //! `cargo bench --bench workload` (env: `QUERYLAB_ROWS`, default 100000;
 //! `QUERYLAB_BENCH_SECONDS`, default 30, the length of each side's run;
-//! `QUERYLAB_BENCH_ROUNDS`, default 1; `QUERYLAB_BENCH_PART=cpu` for the CPU figures
+//! `QUERYLAB_BENCH_ROUNDS`, default 1; `QUERYLAB_BENCH_THREADS`, querylab's client
+//! threads when not N (`0`: as `querylab run` sets them, one per core); `QUERYLAB_BENCH_PART=cpu` for the CPU figures
 //! alone, e.g. under a profiler; backend variables as for the other benches).
 
 use std::collections::BTreeMap;
@@ -37,9 +38,6 @@ use querylab::stats::median;
 use querylab::workload::run_level;
 
 const ROWS: u64 = 100_000;
-/// Jobs queued per second of a side for the queue claim: above the claim rates
-/// seen on 2 cores (up to ~23,000/s at 8 clients).
-const QUEUE_DEPTH_PER_SECOND: u64 = 40_000;
 /// The simple read: one row by primary key.
 const READ: &str = "SELECT id, status, created_at FROM jobs.ml_jobs WHERE id = 1000";
 
@@ -64,6 +62,16 @@ fn real_main() -> anyhow::Result<()> {
     let env = EnvConfig::from_env(ROWS)?;
     let seconds = number("QUERYLAB_BENCH_SECONDS", 30)?;
     let rounds = number("QUERYLAB_BENCH_ROUNDS", 1)? as usize;
+    let threads = match std::env::var("QUERYLAB_BENCH_THREADS") {
+        Ok(_) => Some(number("QUERYLAB_BENCH_THREADS", 0)? as u32),
+        Err(_) => None,
+    };
+    // pgbench -j N: as many client threads on both sides unless told otherwise.
+    let our_threads_for = |clients: u32| match threads {
+        None => Some(clients),
+        Some(0) => None,
+        Some(t) => Some(t),
+    };
     let fidelity = std::env::var("QUERYLAB_BENCH_PART").map_or(true, |p| p != "cpu");
     let scenario = catalog::builtin("seeds")?;
     let queue = scenario
@@ -116,8 +124,8 @@ fn real_main() -> anyhow::Result<()> {
         );
         if fidelity {
         println!(
-            "{:<34} {:>7} {:>10} {:>10} {:>6} {:>16}",
-            "transaction", "clients", "pgbench", "querylab", "ratio", "own CPU µs/tx"
+            "{:<34} {:>7} {:>10} {:>14} {:>6} {:>16}",
+            "transaction", "clients", "pgbench -jN", "querylab (-j)", "ratio", "own CPU µs/tx"
         );
         let dir = tempfile::tempdir()?;
         let mut within = (0, 0);
@@ -134,25 +142,29 @@ fn real_main() -> anyhow::Result<()> {
             }
             let script = dir.path().join("same.sql");
             std::fs::write(&script, format!("{};\n", w.mix[0].statements[0]))?;
-            // Each setup queues 20,000 jobs (the scenario's): enough of them that a
-            // side never drains the queue, after which a claim finds nothing.
-            let setups = (seconds * QUEUE_DEPTH_PER_SECOND).div_ceil(20_000).max(1);
+            // The claim's setup sizes the queue to the level's length (read from
+            // this setting, which querylab's level sets itself): pgbench's side
+            // gets as many jobs for as long a run.
+            client
+                .batch_execute(&format!("SET querylab.level_seconds = '{seconds}'"))
+                .await?;
             for clients in [1u32, 8] {
-                // pgbench -j N: as many client threads on both sides.
-                let threads = clients;
+                let mut our_threads = 0;
                 let (mut ours, mut theirs) = (Vec::new(), Vec::new());
                 let (mut our_cpu, mut their_cpu) = (Vec::new(), Vec::new());
                 for _ in 0..rounds {
                     shutdown.check()?;
-                    // querylab's level runs the setup once more itself.
-                    for _ in 1..setups {
-                        for stmt in &w.setup {
-                            client.batch_execute(stmt).await?;
-                        }
-                    }
                     let l =
-                        run_level(&server, &db, w, &BTreeMap::new(), clients, Some(threads))
-                            .await?;
+                        run_level(
+                        &server,
+                        &db,
+                        w,
+                        &BTreeMap::new(),
+                        clients,
+                        our_threads_for(clients),
+                    )
+                    .await?;
+                    our_threads = l.client_threads.unwrap_or(0);
                     anyhow::ensure!(
                         l.verify.as_ref().is_none_or(|v| v.ok),
                         "{name}: the invariant broke: {:?}",
@@ -160,19 +172,17 @@ fn real_main() -> anyhow::Result<()> {
                     );
                     anyhow::ensure!(
                         w.setup.is_empty() || l.rows_per_second >= 0.99 * l.tx_per_second,
-                        "{name} at {clients} clients: the queue ran dry ({:.0} claims/s, {:.0} jobs/s); raise QUEUE_DEPTH_PER_SECOND",
+                        "{name} at {clients} clients: the queue ran dry ({:.0} claims/s, {:.0} jobs/s); the setup queues too few jobs",
                         l.tx_per_second,
                         l.rows_per_second
                     );
                     ours.push(l.tx_per_second);
                     our_cpu.push(l.client_cpu_per_tx_ns / 1e3);
-                    for _ in 0..setups {
-                        for stmt in &w.setup {
-                            client.batch_execute(stmt).await?;
-                        }
+                    for stmt in &w.setup {
+                        client.batch_execute(stmt).await?;
                     }
                     let run = run_pgbench(
-                        &pgbench, &server, &db, &script, clients, threads, seconds, dir.path(),
+                        &pgbench, &server, &db, &script, clients, clients, seconds, dir.path(),
                     )?;
                     theirs.push(run.tps);
                     their_cpu.push(run.cpu_per_tx_us);
@@ -186,11 +196,11 @@ fn real_main() -> anyhow::Result<()> {
                 within.1 += 1;
                 within.0 += usize::from(ok);
                 println!(
-                    "{:<34} {:>7} {:>10.0} {:>10.0} {:>6.2} {:>7.1} vs {:>5.1}{}",
+                    "{:<34} {:>7} {:>10.0} {:>14} {:>6.2} {:>7.1} vs {:>5.1}{}",
                     name,
                     clients,
                     p,
-                    q,
+                    format!("{q:.0} ({our_threads})"),
                     ratio,
                     median(&our_cpu),
                     median(&their_cpu),

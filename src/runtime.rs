@@ -22,3 +22,13 @@ pub fn build() -> std::io::Result<tokio::runtime::Runtime> {
         .enable_all()
         .build()
 }
+
+/// A single-threaded runtime with I/O and timers only, for a workload's client
+/// threads: no signal or process driver, whose checks (`SIGCHLD`, orphaned
+/// children) otherwise run at every park, i.e. at every round trip.
+pub fn build_client() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .enable_time()
+        .build()
+}

@@ -115,6 +115,9 @@ fn open_loop_issues_rate_times_duration_transactions() {
         "{scheduled} scheduled, 400 ± 60 expected"
     );
     assert_eq!(l.committed, scheduled, "every scheduled SELECT 1 commits");
+    // Its setup read the level's clients and seconds (querylab.level_*).
+    let verify = l.verify.as_ref().expect("verify ran");
+    assert!(verify.ok, "{:?}", verify.sample);
 }
 
 #[test]

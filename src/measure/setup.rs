@@ -290,6 +290,10 @@ pub(super) async fn comparison_params(
         return Ok(Params::new());
     };
     let msgs = client.simple_query(sql).await.map_err(|e| {
+        if crate::error::connection_lost(&e) {
+            // The server went away: the run stops, not the scenario's fault.
+            return Stop::Run(Error::db("running the params query", e));
+        }
         Stop::Run(m.scenario.error_at(
             *pos,
             format!(
@@ -330,6 +334,9 @@ pub(super) async fn param_sets(
 ) -> std::result::Result<Vec<Vec<TextParam>>, Stop> {
     if let Some(sql) = &v.for_each {
         let msgs = client.simple_query(sql).await.map_err(|e| {
+            if crate::error::connection_lost(&e) {
+                return Stop::Run(Error::db("running the for_each query", e));
+            }
             Stop::Run(m.scenario.error_at(
                 v.pos,
                 format!(

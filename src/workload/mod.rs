@@ -12,6 +12,7 @@
 mod client;
 mod cpu;
 pub mod level;
+mod socket;
 mod threads;
 
 pub use cpu::children as children_cpu;
@@ -208,19 +209,17 @@ async fn variant(
         m.shutdown.check()?;
         m.progress
             .println(&format!("{} / {}: {clients} clients", c.id, v.name));
-        for (i, stmt) in w.setup.iter().enumerate() {
-            admin.batch_execute(stmt).await.map_err(|e| {
-                lost_or(e, "running workload setup", |e| {
-                    format!(
-                        "{}: variant {}: workload setup statement {} failed: {}",
-                        at(m, v),
-                        v.name,
-                        i + 1,
-                        setup_failure(m, e, "the workload's setup")
-                    )
-                })
-            })?;
-        }
+        run_setup(&admin, w, clients).await.map_err(|(i, e)| {
+            lost_or(e, "running workload setup", |e| {
+                format!(
+                    "{}: variant {}: workload setup statement {} failed: {}",
+                    at(m, v),
+                    v.name,
+                    i + 1,
+                    setup_failure(m, e, "the workload's setup")
+                )
+            })
+        })?;
         // Setup ran under the comparison's budget; the level runs unbounded
         // by it (each client's statement_timeout still holds).
         admin
@@ -328,6 +327,30 @@ async fn params(
     Ok((columns, rows))
 }
 
+/// Runs a level's `setup` statements on `admin`, after setting what the level
+/// will be as session settings its SQL can read, so a setup can size what it
+/// prepares to the level (the job queue: enough jobs that the claims never run
+/// dry, at any `--duration-factor`): `querylab.level_clients` (the client
+/// count) and `querylab.level_seconds` (warm-up plus measured span, seconds).
+/// A failed statement comes back with its index.
+async fn run_setup(
+    admin: &tokio_postgres::Client,
+    w: &Workload,
+    clients: u32,
+) -> std::result::Result<(), (usize, tokio_postgres::Error)> {
+    let seconds = (w.warmup + w.duration).as_secs_f64();
+    admin
+        .batch_execute(&format!(
+            "SET querylab.level_clients = '{clients}'; SET querylab.level_seconds = '{seconds}'"
+        ))
+        .await
+        .map_err(|e| (0, e))?;
+    for (i, stmt) in w.setup.iter().enumerate() {
+        admin.batch_execute(stmt).await.map_err(|e| (i, e))?;
+    }
+    Ok(())
+}
+
 /// Runs one level of `w` at `clients` clients on `client_threads` threads (see
 /// [`client_threads`]) on an existing database `db` (its setup first, its verify
 /// after), outside a comparison: for the workload bench, which runs pgbench on the
@@ -341,12 +364,9 @@ pub async fn run_level(
     client_threads: Option<u32>,
 ) -> Result<crate::results::workload::LevelResult> {
     let admin = server.connect(db).await?;
-    for stmt in &w.setup {
-        admin
-            .batch_execute(stmt)
-            .await
-            .map_err(|e| Error::db("running workload setup", e))?;
-    }
+    run_setup(&admin, w, clients)
+        .await
+        .map_err(|(_, e)| Error::db("running workload setup", e))?;
     let (columns, params) = match &w.params {
         Some((sql, _)) => text_rows(
             &admin

@@ -22,7 +22,9 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use futures_util::StreamExt as _;
 use futures_util::future::join_all;
+use futures_util::stream::FuturesUnordered;
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
@@ -111,11 +113,17 @@ impl ClientThreads {
             let handle = std::thread::Builder::new()
                 .name(format!("querylab-client-{t}"))
                 .spawn(move || {
-                    let outcome = match crate::runtime::build() {
+                    let outcome = match crate::runtime::build_client() {
                         Ok(rt) => {
                             let out = rt.block_on(async {
+                                // The clients run as a task of their own, so the stop
+                                // token is polled when it fires or they end, not at
+                                // every round trip (its check takes a lock).
+                                let mut clients = tokio::spawn(thread_main(
+                                    shared, clients, indices, ready_tx, go_rx,
+                                ));
                                 tokio::select! {
-                                    r = thread_main(&shared, clients, indices, ready_tx, go_rx) => r,
+                                    r = &mut clients => r.unwrap_or_else(|_| Err(lost_thread())),
                                     _ = stop.cancelled() => Ok(ThreadOutcome::default()),
                                 }
                             });
@@ -202,7 +210,7 @@ fn lost_thread() -> Error {
 /// One thread: connect and prepare clients `indices`, report ready, wait for the
 /// start, run them all on this thread.
 async fn thread_main(
-    shared: &Shared,
+    shared: Arc<Shared>,
     clients: u32,
     indices: std::ops::Range<u32>,
     ready: oneshot::Sender<Ready>,
@@ -211,7 +219,7 @@ async fn thread_main(
     let connections = join_all(
         indices
             .clone()
-            .map(|_| crate::provision::connect_with(&shared.config, &shared.database)),
+            .map(|_| super::socket::connect(&shared.config, &shared.database)),
     )
     .await;
     let mut prepared = Vec::new();
@@ -240,23 +248,32 @@ async fn thread_main(
     let pids = || prepared.iter().map(|c| c.pid);
     let cpu_before = shared.server_cpu.then(|| cpu::backends(pids())).flatten();
     let w = &shared.workload;
-    let chooser = Chooser::new(w, shared.params.len());
-    let runs = prepared.iter().zip(indices).map(|(c, index)| {
-        let s = Schedule {
-            index,
-            start: t.start,
-            measured_from: t.measured_from,
-            end: t.end,
-            rate: w.rate.map(|r| r / f64::from(clients)),
-            window: t.window,
-            windows: t.windows,
-        };
-        client::run(c, w, &chooser, &shared.params, s)
-    });
-    let clients = join_all(runs)
-        .await
-        .into_iter()
-        .collect::<Result<Vec<_>>>()?;
+    let chooser = &Chooser::new(w, shared.params.len());
+    let params = &shared.params;
+    // Polled as they wake, not all of them at every wake (as join_all does).
+    let mut runs: FuturesUnordered<_> = prepared
+        .iter()
+        .zip(indices)
+        .map(|(c, index)| {
+            let s = Schedule {
+                index,
+                start: t.start,
+                measured_from: t.measured_from,
+                end: t.end,
+                rate: w.rate.map(|r| r / f64::from(clients)),
+                window: t.window,
+                windows: t.windows,
+            };
+            async move { (index, client::run(c, w, chooser, params, s).await) }
+        })
+        .collect();
+    let mut clients = Vec::with_capacity(prepared.len());
+    while let Some((index, outcome)) = runs.next().await {
+        clients.push((index, outcome?));
+    }
+    drop(runs);
+    clients.sort_by_key(|(index, _)| *index);
+    let clients = clients.into_iter().map(|(_, c)| c).collect();
     // Before the sessions close: a backend's /proc entry goes with it.
     let cpu_after = shared.server_cpu.then(|| cpu::backends(pids())).flatten();
     Ok(ThreadOutcome {
