@@ -61,6 +61,11 @@ fn assert_ok(out: &Output, what: &str) {
 
 /// `querylab run` on the docker backend with `images`, quick sampling, into `out`.
 fn run_cmd(images: &[&str], out: &Path) -> Command {
+    run_only(images, out, ONLY)
+}
+
+/// The same for the comparisons `only`.
+fn run_only(images: &[&str], out: &Path, only: &str) -> Command {
     let mut cmd = querylab();
     cmd.args([
         "run",
@@ -69,7 +74,7 @@ fn run_cmd(images: &[&str], out: &Path) -> Command {
         "--rows",
         "20000",
         "--only",
-        ONLY,
+        only,
     ])
     .args(QUICK)
     .arg("--out")
@@ -116,7 +121,11 @@ async fn load_and_run_through_the_binary_on_docker() {
     assert_eq!(footprint().await, before, "nothing left after load");
 
     let dir = tempfile::tempdir().expect("temp dir");
-    let out = output(run_cmd(&[&image], dir.path())).await;
+    // With a short workload: its clients connect over TCP (the container's port),
+    // through their own read-watched sockets (src/workload/socket.rs).
+    let mut run = run_only(&[&image], dir.path(), &format!("{ONLY},upsert.contention"));
+    run.args(["--clients", "2", "--duration-factor", "0.2"]);
+    let out = output(run).await;
     assert_ok(&out, "querylab run");
     let results = RunResults::read(&dir.path().join("results.json")).expect("results.json");
     assert_eq!(results.status, RunStatus::Complete);
@@ -138,15 +147,31 @@ async fn load_and_run_through_the_binary_on_docker() {
     let ids: Vec<&str> = ds.comparisons.iter().map(|c| c.id.as_str()).collect();
     assert_eq!(
         ids,
-        ["pagination.offset_vs_keyset.medium", "index.lower_name"]
+        [
+            "pagination.offset_vs_keyset.medium",
+            "index.lower_name",
+            "upsert.contention"
+        ]
     );
+    let (workloads, reads): (Vec<_>, Vec<_>) = ds
+        .comparisons
+        .iter()
+        .flat_map(|c| &c.variants)
+        .partition(|v| v.workload.is_some());
     assert!(
-        ds.comparisons
+        reads
             .iter()
-            .flat_map(|c| &c.variants)
             .all(|v| v.status == VariantStatus::Ok && v.stats.is_some()),
         "every variant measured"
     );
+    assert_eq!(workloads.len(), 2, "upsert.contention's two variants");
+    for v in workloads {
+        assert_eq!(v.status, VariantStatus::Ok, "{}", v.name);
+        let level = v.workload.as_ref().and_then(|w| w.level(2));
+        let level = level.unwrap_or_else(|| panic!("{}: no level at 2 clients", v.name));
+        assert!(level.committed > 0, "{}: nothing committed", v.name);
+        assert!(level.verify.as_ref().is_some_and(|r| r.ok), "{}", v.name);
+    }
     // The settings are set and recorded exactly as for local: fsync is off because
     // we say so (the documented default), not because testcontainers' module does.
     assert_eq!(ds.server.settings, local_settings().await);
