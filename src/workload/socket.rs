@@ -122,28 +122,27 @@ pub(super) async fn connect(config: &Config, what: &str) -> Result<Client> {
             context: format!("connecting to database {what}"),
             message: "the connection settings name no host".into(),
         })?;
+    let target = match &host {
+        Host::Unix(dir) => dir.join(format!(".s.PGSQL.{port}")),
+        Host::Tcp(name) => PathBuf::from(format!("{name}:{port}")),
+    };
+    let io = |source| Error::Io {
+        path: target.clone(),
+        source,
+    };
     let open = async {
-        let (stream, target) = match host {
-            Host::Unix(dir) => {
-                let path = dir.join(format!(".s.PGSQL.{port}"));
-                let s = tokio::net::UnixStream::connect(&path)
-                    .await
-                    .and_then(|s| s.into_std());
-                (s.map(Stream::Unix), path)
-            }
-            Host::Tcp(name) => {
-                let s = tokio::net::TcpStream::connect((name.as_str(), port))
-                    .await
-                    .and_then(|s| {
-                        s.set_nodelay(true)?;
-                        s.into_std()
-                    });
-                (s.map(Stream::Tcp), PathBuf::from(format!("{name}:{port}")))
-            }
-        };
-        let io = |source| Error::Io {
-            path: target.clone(),
-            source,
+        let stream = match &host {
+            Host::Unix(_) => tokio::net::UnixStream::connect(&target)
+                .await
+                .and_then(|s| s.into_std())
+                .map(Stream::Unix),
+            Host::Tcp(name) => tokio::net::TcpStream::connect((name.as_str(), port))
+                .await
+                .and_then(|s| {
+                    s.set_nodelay(true)?;
+                    s.into_std()
+                })
+                .map(Stream::Tcp),
         };
         // Deprecated because an `AsyncFd` over a borrowed descriptor could outlive
         // it; this one owns the stream that owns the descriptor, and the safe
@@ -160,12 +159,15 @@ pub(super) async fn connect(config: &Config, what: &str) -> Result<Client> {
         Ok(client)
     };
     match config.get_connect_timeout() {
-        Some(limit) => tokio::time::timeout(*limit, open)
-            .await
-            .map_err(|_| Error::Invalid(format!(
-                "connecting to database {what}: no answer within {} s; is the server up and reachable?",
-                limit.as_secs_f64()
-            )))?,
+        Some(limit) => tokio::time::timeout(*limit, open).await.map_err(|_| {
+            io(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!(
+                    "connecting to database {what}: no answer within {} s",
+                    limit.as_secs_f64()
+                ),
+            ))
+        })?,
         None => open.await,
     }
 }
