@@ -6,7 +6,8 @@
 //! closed-loop workload (one connection per client, prepared statements, N client
 //! threads, no warm-up) and `pgbench -n -M prepared -c N -j N -T S -f same.sql`.
 //! The claim's `setup` (30,000 new pending jobs per second of the side) runs before
-//! each side. Printed: transactions/s
+//! each side, followed by a VACUUM of the queue, so that each side starts from the
+//! same state; the sides take turns going first. Printed: transactions/s
 //! of each side (medians over rounds), the median of the rounds' ratios, and
 //! whether it is within ±10 %; and each side's own
 //! CPU time per transaction (querylab's `getrusage`, pgbench's as a waited-for
@@ -144,6 +145,7 @@ fn real_main() -> anyhow::Result<()> {
             let db = server.unique_name("c");
             server.create_database(&db, Some(&loaded.template)).await?;
             let client = server.connect(&db).await?;
+            let pm = postmaster(&client).await;
             for stmt in index_ddl {
                 client.batch_execute(stmt).await?;
             }
@@ -159,40 +161,65 @@ fn real_main() -> anyhow::Result<()> {
                 let mut our_threads = 0;
                 let (mut ours, mut theirs) = (Vec::new(), Vec::new());
                 let (mut our_cpu, mut their_cpu) = (Vec::new(), Vec::new());
-                for _ in 0..rounds {
-                    shutdown.check()?;
-                    let l =
-                        run_level(
-                        &server,
-                        &db,
-                        w,
-                        &BTreeMap::new(),
-                        clients,
-                        our_threads_for(clients),
-                    )
-                    .await?;
-                    our_threads = l.client_threads.unwrap_or(0);
-                    anyhow::ensure!(
-                        l.verify.as_ref().is_none_or(|v| v.ok),
-                        "{name}: the invariant broke: {:?}",
-                        l.verify
-                    );
-                    anyhow::ensure!(
-                        w.setup.is_empty() || l.rows_per_second >= 0.99 * l.tx_per_second,
-                        "{name} at {clients} clients: the queue ran dry ({:.0} claims/s, {:.0} jobs/s); the setup queues too few jobs",
-                        l.tx_per_second,
-                        l.rows_per_second
-                    );
-                    ours.push(l.tx_per_second);
-                    our_cpu.push(l.client_cpu_per_tx_ns / 1e3);
-                    for stmt in &w.setup {
-                        client.batch_execute(stmt).await?;
+                let (mut our_server, mut their_server) = (Vec::new(), Vec::new());
+                for round in 0..rounds {
+                    // The sides take turns going first, and each starts from the same
+                    // state: the claim's setup queues its jobs, then VACUUM clears the
+                    // dead entries the earlier side left at the head of the partial
+                    // index (a claim walks past each one). Without it the second side
+                    // always started behind the first's dead entries.
+                    for ours_turn in [round % 2 == 0, round % 2 == 1] {
+                        shutdown.check()?;
+                        for stmt in &w.setup {
+                            client.batch_execute(stmt).await?;
+                        }
+                        if !w.setup.is_empty() {
+                            client.batch_execute("VACUUM jobs.ml_jobs").await?;
+                        }
+                        let cpu0 = reaped_cpu(pm);
+                        let done = if ours_turn {
+                            let l = run_level(
+                                &server,
+                                &db,
+                                // Setup done above; verify once at the end, so
+                                // that its scan of every claim so far is not in
+                                // this side's server CPU.
+                                &Workload {
+                                    setup: Vec::new(),
+                                    verify: None,
+                                    ..w.clone()
+                                },
+                                &BTreeMap::new(),
+                                clients,
+                                our_threads_for(clients),
+                            )
+                            .await?;
+                            our_threads = l.client_threads.unwrap_or(0);
+                            anyhow::ensure!(
+                                w.setup.is_empty() || l.rows_per_second >= 0.99 * l.tx_per_second,
+                                "{name} at {clients} clients: the queue ran dry ({:.0} claims/s, {:.0} jobs/s); the setup queues too few jobs",
+                                l.tx_per_second,
+                                l.rows_per_second
+                            );
+                            ours.push(l.tx_per_second);
+                            our_cpu.push(l.client_cpu_per_tx_ns / 1e3);
+                            l.committed as f64
+                        } else {
+                            let run = run_pgbench(
+                                &pgbench, &server, &db, &script, clients, clients, seconds,
+                                dir.path(),
+                            )?;
+                            theirs.push(run.tps);
+                            their_cpu.push(run.cpu_per_tx_us);
+                            run.processed
+                        };
+                        // The side's backends have exited (querylab's level waits
+                        // for them; pgbench's are given a moment to be reaped).
+                        tokio::time::sleep(Duration::from_millis(300)).await;
+                        if let Some(us) = server_us(cpu0, reaped_cpu(pm), done) {
+                            if ours_turn { &mut our_server } else { &mut their_server }.push(us);
+                        }
                     }
-                    let run = run_pgbench(
-                        &pgbench, &server, &db, &script, clients, clients, seconds, dir.path(),
-                    )?;
-                    theirs.push(run.tps);
-                    their_cpu.push(run.cpu_per_tx_us);
                 }
                 let (q, p) = (median(&ours), median(&theirs));
                 // The median of each round's ratio: a round's two sides run back
@@ -222,6 +249,26 @@ fn real_main() -> anyhow::Result<()> {
                         list(&ratios, 2)
                     );
                 }
+                if !our_server.is_empty() && !their_server.is_empty() {
+                    println!(
+                        "{:<34} server CPU µs/tx: querylab's side {:.1} [{}], pgbench's {:.1} [{}]",
+                        "",
+                        median(&our_server),
+                        list(&our_server, 1),
+                        median(&their_server),
+                        list(&their_server, 1)
+                    );
+                }
+            }
+            // The workload's invariant, over every side of every round.
+            if let Some((sql, _)) = &w.verify {
+                let broken = client
+                    .simple_query(sql)
+                    .await?
+                    .iter()
+                    .filter(|m| matches!(m, tokio_postgres::SimpleQueryMessage::Row(_)))
+                    .count();
+                anyhow::ensure!(broken == 0, "{name}: the invariant broke ({broken} rows)");
             }
             drop(client);
             server.drop_database(&db).await?;
@@ -262,6 +309,42 @@ fn real_main() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The postmaster of a server on this machine: the parent of `client`'s backend.
+async fn postmaster(client: &tokio_postgres::Client) -> Option<i32> {
+    let pid: i32 = client
+        .query_one("SELECT pg_backend_pid()", &[])
+        .await
+        .ok()?
+        .get(0);
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// CPU seconds of the postmaster's exited (reaped) children: backends count once
+/// their connection has closed.
+fn reaped_cpu(postmaster: Option<i32>) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", postmaster?)).ok()?;
+    let f: Vec<f64> = stat
+        .rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0.0))
+        .collect();
+    // cutime and cstime are fields 16 and 17 overall; USER_HZ is 100 on Linux.
+    Some((f.get(13)? + f.get(14)?) / 100.0)
+}
+
+/// Server CPU µs per transaction from two [`reaped_cpu`] readings around a side
+/// (after its backends exited; autovacuum workers that ended within count too).
+fn server_us(before: Option<f64>, after: Option<f64>, tx: f64) -> Option<f64> {
+    Some((after? - before?) * 1e6 / tx.max(1.0))
+}
+
 /// Figures as `a, b, c`, with `decimals`.
 fn list(xs: &[f64], decimals: usize) -> String {
     xs.iter()
@@ -276,6 +359,8 @@ struct PgbenchRun {
     tps: f64,
     /// pgbench's own CPU time per transaction processed, µs.
     cpu_per_tx_us: f64,
+    /// Transactions processed.
+    processed: f64,
 }
 
 /// One pgbench run of `seconds` at `clients` clients on `threads` threads.
@@ -327,5 +412,6 @@ fn run_pgbench(
     Ok(PgbenchRun {
         tps,
         cpu_per_tx_us: cpu.as_secs_f64() * 1e6 / processed.max(1.0),
+        processed,
     })
 }
