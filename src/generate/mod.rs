@@ -229,19 +229,68 @@ pub fn chunk_count(rows: u64) -> u64 {
 /// Appends chunk `chunk` of `table` to `buf` (rows only: no COPY header or trailer)
 /// and returns the number of rows written.
 pub fn write_chunk(table: &dyn TableGen, seed: u64, chunk: u64, buf: &mut BytesMut) -> u64 {
-    let start = chunk * CHUNK_ROWS;
-    let end = (start + CHUNK_ROWS).min(table.row_count());
-    if start >= end {
-        return 0;
+    ChunkCursor::new(table, seed, chunk).write(table, CHUNK_ROWS, buf)
+}
+
+/// Chunk `chunk` of a table, written in pieces: the same bytes as [`write_chunk`]
+/// (one random stream per chunk, continued from piece to piece), in buffers as
+/// small as the caller likes.
+pub struct ChunkCursor {
+    rng: ChaCha8Rng,
+    next: u64,
+    end: u64,
+}
+
+impl ChunkCursor {
+    /// The cursor at the start of chunk `chunk` of `table` generated from `seed`.
+    pub fn new(table: &dyn TableGen, seed: u64, chunk: u64) -> Self {
+        let start = chunk * CHUNK_ROWS;
+        ChunkCursor {
+            rng: chunk_rng(Key::new(seed, table.name()), chunk),
+            next: start,
+            end: (start + CHUNK_ROWS).min(table.row_count()).max(start),
+        }
     }
-    let mut rng = chunk_rng(Key::new(seed, table.name()), chunk);
-    table.write_rows(start..end, &mut rng, &mut RowWriter::new(buf));
-    end - start
+
+    /// Appends the chunk's next `rows` rows at most to `buf`; returns how many
+    /// (0 once the chunk is written).
+    pub fn write(&mut self, table: &dyn TableGen, rows: u64, buf: &mut BytesMut) -> u64 {
+        let to = self.end.min(self.next.saturating_add(rows));
+        if self.next >= to {
+            return 0;
+        }
+        table.write_rows(self.next..to, &mut self.rng, &mut RowWriter::new(buf));
+        let n = to - self.next;
+        self.next = to;
+        n
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every generator continues its chunk's stream from piece to piece: written in
+    /// pieces of any size, a chunk is byte for byte the chunk written at once.
+    #[test]
+    fn a_chunk_written_in_pieces_is_the_chunk() {
+        for table in builtin_tables(20_000, 7) {
+            let chunk = chunk_count(table.row_count()) - 1;
+            let mut whole = BytesMut::new();
+            write_chunk(table.as_ref(), 7, chunk, &mut whole);
+            for piece in [1, 37, 1000] {
+                let mut cursor = ChunkCursor::new(table.as_ref(), 7, chunk);
+                let mut pieces = BytesMut::new();
+                let mut buf = BytesMut::new();
+                while cursor.write(table.as_ref(), piece, &mut buf) > 0 {
+                    pieces.extend_from_slice(&buf);
+                    buf.clear();
+                }
+                assert!(!whole.is_empty(), "{}", table.name());
+                assert!(pieces == whole, "{} in pieces of {piece}", table.name());
+            }
+        }
+    }
 
     #[test]
     fn sizes_follow_the_documented_rules() {
