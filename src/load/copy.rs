@@ -1,9 +1,9 @@
 //! Streaming COPY: generated tables in binary format, CSV fixtures as they are.
 //!
-//! A generated table is produced chunk by chunk on a blocking thread and handed to
-//! the COPY through a small bounded channel, so at most a few chunks per table are
-//! in memory whatever the size, and generation runs on one core while the server
-//! parses on another.
+//! A generated table is produced piece by piece (about 64 KiB each) on a blocking
+//! thread and handed to the COPY through a small bounded channel, so at most a few
+//! pieces per table are in memory whatever the size, and generation runs on one core
+//! while the server parses on another.
 
 use std::path::Path;
 use std::sync::Arc;
