@@ -28,6 +28,10 @@ use querylab::provision::{Server, provision};
 use querylab::schema::{apply, builtin_index_sets, builtin_schema};
 use querylab::shutdown::Shutdown;
 
+#[path = "common/procstat.rs"]
+mod procstat;
+use procstat::cpu_seconds;
+
 const TABLE: &str = "jobs.ml_jobs";
 /// `--rows` of the full load: 10.2 million rows in all.
 const DEFAULT_ROWS: u64 = 3_920_000;
@@ -47,36 +51,9 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// CPU seconds (user + system) from a /proc/PID/stat line: the process's own
-/// times, plus those of its reaped children when `children`.
-fn cpu_seconds(pid: &str, children: bool) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the parenthesised command name; utime is field 14 overall.
-    let rest = stat.rsplit_once(')')?.1;
-    let f: Vec<f64> = rest
-        .split_whitespace()
-        .map(|x| x.parse().unwrap_or(0.0))
-        .collect();
-    let ticks = f[11] + f[12] + if children { f[13] + f[14] } else { 0.0 };
-    Some(ticks / 100.0) // USER_HZ is 100 on Linux
-}
-
 /// The server's postmaster, when it runs on this machine (the parent of a backend).
 async fn postmaster_pid(server: &Server) -> Option<String> {
-    let admin = server.admin().await.ok()?;
-    let pid: i32 = admin
-        .query_one("SELECT pg_backend_pid()", &[])
-        .await
-        .ok()?
-        .get(0);
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    Some(
-        stat.rsplit_once(')')?
-            .1
-            .split_whitespace()
-            .nth(1)?
-            .to_string(),
-    )
+    procstat::postmaster(&server.admin().await.ok()?).await
 }
 
 /// Peak resident memory of this process, from /proc (Linux).

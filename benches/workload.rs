@@ -30,6 +30,8 @@ use anyhow::Context as _;
 
 #[path = "common/pgbench.rs"]
 mod pgbench;
+#[path = "common/procstat.rs"]
+mod procstat;
 
 use querylab::catalog::workload::{Distribution, Transaction};
 use querylab::catalog::{self, Workload};
@@ -145,7 +147,7 @@ fn real_main() -> anyhow::Result<()> {
             let db = server.unique_name("c");
             server.create_database(&db, Some(&loaded.template)).await?;
             let client = server.connect(&db).await?;
-            let pm = postmaster(&client).await;
+            let pm = procstat::postmaster(&client).await;
             for stmt in index_ddl {
                 client.batch_execute(stmt).await?;
             }
@@ -176,7 +178,7 @@ fn real_main() -> anyhow::Result<()> {
                         if !w.setup.is_empty() {
                             client.batch_execute("VACUUM jobs.ml_jobs").await?;
                         }
-                        let cpu0 = reaped_cpu(pm);
+                        let cpu0 = reaped_cpu(pm.as_deref());
                         let done = if ours_turn {
                             let l = run_level(
                                 &server,
@@ -216,7 +218,7 @@ fn real_main() -> anyhow::Result<()> {
                         // The side's backends have exited (querylab's level waits
                         // for them; pgbench's are given a moment to be reaped).
                         tokio::time::sleep(Duration::from_millis(300)).await;
-                        if let Some(us) = server_us(cpu0, reaped_cpu(pm), done) {
+                        if let Some(us) = server_us(cpu0, reaped_cpu(pm.as_deref()), done) {
                             if ours_turn { &mut our_server } else { &mut their_server }.push(us);
                         }
                     }
@@ -309,34 +311,10 @@ fn real_main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The postmaster of a server on this machine: the parent of `client`'s backend.
-async fn postmaster(client: &tokio_postgres::Client) -> Option<i32> {
-    let pid: i32 = client
-        .query_one("SELECT pg_backend_pid()", &[])
-        .await
-        .ok()?
-        .get(0);
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    stat.rsplit_once(')')?
-        .1
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
-}
-
-/// CPU seconds of the postmaster's exited (reaped) children: backends count once
+/// CPU seconds of the postmaster and its reaped children: backends count once
 /// their connection has closed.
-fn reaped_cpu(postmaster: Option<i32>) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{}/stat", postmaster?)).ok()?;
-    let f: Vec<f64> = stat
-        .rsplit_once(')')?
-        .1
-        .split_whitespace()
-        .map(|x| x.parse().unwrap_or(0.0))
-        .collect();
-    // cutime and cstime are fields 16 and 17 overall; USER_HZ is 100 on Linux.
-    Some((f.get(13)? + f.get(14)?) / 100.0)
+fn reaped_cpu(postmaster: Option<&str>) -> Option<f64> {
+    procstat::cpu_seconds(postmaster?, true)
 }
 
 /// Server CPU µs per transaction from two [`reaped_cpu`] readings around a side
