@@ -311,10 +311,11 @@ fn real_main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// CPU seconds of the postmaster and its reaped children: backends count once
-/// their connection has closed.
+/// CPU seconds of the postmaster's reaped children: backends count once their
+/// connection has closed.
 fn reaped_cpu(postmaster: Option<&str>) -> Option<f64> {
-    procstat::cpu_seconds(postmaster?, true)
+    let pm = postmaster?;
+    Some(procstat::cpu_seconds(pm, true)? - procstat::cpu_seconds(pm, false)?)
 }
 
 /// Server CPU µs per transaction from two [`reaped_cpu`] readings around a side
