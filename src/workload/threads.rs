@@ -113,7 +113,7 @@ impl ClientThreads {
             let handle = std::thread::Builder::new()
                 .name(format!("querylab-client-{t}"))
                 .spawn(move || {
-                    let outcome = match crate::runtime::build_client() {
+                    let outcome = match crate::runtime::build() {
                         Ok(rt) => {
                             let out = rt.block_on(async {
                                 // The clients run as a task of their own, so the stop
